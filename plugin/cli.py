@@ -1,0 +1,99 @@
+"""`dwcoder`: the command line.
+
+    dwcoder suggest PATH... [--claim dental|medical] [--practice SYSTEM|VALUE] [--format json|fhir|table]
+                            [--fhir-version R4|R5] [--mappings DIR]...
+    dwcoder mappings check [DIR]
+
+Exit status: 0 all input was used; 1 some input was skipped (named on stderr and in "skipped");
+2 the command itself could not run (bad arguments, bad mappings).
+Stderr names files and resource references, never patient data.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Sequence
+
+from plugin import mappings
+from plugin.case import assemble
+from plugin.engine import suggest
+from plugin.errors import CoderError
+from plugin.evidence.files import read_paths
+from plugin.suggestion import Suggestion
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except CoderError as exc:
+        print(f"dwcoder: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dwcoder", description="Suggest CDT/CPT charge lines from FHIR, DICOM and STL evidence.")
+    sub = parser.add_subparsers(required=True, dest="command")
+    s = sub.add_parser("suggest", help="code the case(s) these files and folders hold")
+    s.add_argument("paths", nargs="+")
+    s.add_argument("--claim", choices=["dental", "medical"], help="claim form (default: from Coverage, else mappings default)")
+    s.add_argument("--practice", default=os.environ.get("DWCODER_PRACTICE", ""), help="billing practice identifier SYSTEM|VALUE")
+    s.add_argument("--format", choices=["json", "fhir", "table"], default="json")
+    s.add_argument("--fhir-version", choices=["R4", "R5"], default="R4")
+    s.add_argument("--mappings", action="append", default=[], metavar="DIR", help="practice override folder (repeatable)")
+    s.set_defaults(run=_suggest)
+    m = sub.add_parser("mappings", help="work with mappings folders")
+    msub = m.add_subparsers(required=True, dest="action")
+    check = msub.add_parser("check", help="validate a mappings folder (a year folder, a base with years, or a practice override)")
+    check.add_argument("folder", nargs="?", default=str(mappings.BASE_DIR))
+    check.set_defaults(run=_check)
+    return parser
+
+
+def code_paths(paths: list[str], practice: str, claim: str | None, extra: tuple[str, ...] = ()) -> list[Suggestion]:
+    """Read, assemble and code: the whole job behind `dwcoder suggest`."""
+    read = read_paths(paths)
+    base = mappings.load(extra)
+    out = []
+    for case in assemble(read, practice, claim, base):
+        year = int(case.date[:4]) if case.date[:4].isdigit() else None
+        out.append(suggest(case, mappings.load(extra, year)))
+    if not out and read.problems:
+        out.append(Suggestion(case="(none)", claim=claim or "", practice=practice, skipped=[p.as_dict() for p in read.problems]))
+    return out
+
+
+def _suggest(args: argparse.Namespace) -> int:
+    results = code_paths(args.paths, args.practice, args.claim, tuple(args.mappings))
+    if args.format == "json":
+        for result in results:
+            print(json.dumps(result.as_dict(), ensure_ascii=False))
+    elif args.format == "fhir":
+        from plugin.output.chargeitems import to_bundle
+
+        print(json.dumps(to_bundle([r for r in results if r.lines], args.fhir_version), indent=1, ensure_ascii=False))
+    else:
+        from plugin.output.table import render_table
+
+        print(render_table(results), end="")
+    skipped = [s for r in results for s in r.skipped]
+    for item in skipped:
+        print(f"dwcoder: skipped {item['source']}: {item['reason']}: {item['message']}", file=sys.stderr)
+    return 1 if skipped else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    folder = args.folder
+    if os.path.isfile(os.path.join(folder, "manifest.yaml")) or any(p.isdigit() for p in os.listdir(folder)):
+        loaded = mappings.load_folder(folder)
+    else:
+        loaded = mappings.load((folder,))
+    print(f"ok: {folder}: mappings {loaded.version}: {len(loaded.rules)} rules, {len(loaded.codes)} codes, "
+          f"{len(loaded.tables)} tables, {len(loaded.notices)} notice kinds")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The coding engine: a case in, a Suggestion out.
+
+facts.derive (step instances) -> rules.apply phase 1 -> rules.apply phase 2 (sees phase-1 codes)
+-> edits.merge / edits.apply (MUE, exclusive pairs, overlaps, by-report) -> Suggestion.
+"""
+from __future__ import annotations
+
+from plugin.case import Case
+from plugin.engine import edits, facts, rules
+from plugin.mappings import Mappings
+from plugin.suggestion import Notice, Suggestion
+
+
+def suggest(case: Case, maps: Mappings) -> Suggestion:
+    derived = facts.derive(case, maps)
+    day = case.date or maps.manifest["valid"]["to"] or maps.manifest["valid"]["from"]
+    first = rules.apply(derived.instances, maps, day, phase=1, billed=[])
+    second = rules.apply(derived.instances, maps, day, phase=2, billed=sorted({l.code for l in first.lines}))
+    lines, edit_notices = edits.apply(edits.merge(first.lines + second.lines), maps)
+    notices = first.notices + second.notices + edit_notices + _unmapped(derived.unmapped, maps)
+    return Suggestion(
+        case=case.key,
+        claim=case.claim,
+        practice=case.practice.identifier,
+        patient=case.patient,
+        patient_identifier=case.patient_identifier,
+        encounter=case.encounter_ref,
+        date=case.date,
+        mappings_version=maps.version,
+        lines=lines,
+        notices=_unique(notices),
+        skipped=[p.as_dict() for p in (*case.problems, *derived.problems)],
+    )
+
+
+def _unmapped(unmapped: list[tuple[str, str]], maps: Mappings) -> list[Notice]:
+    if not unmapped:
+        return []
+    return [rules.notice({"kind": "unmapped-code"}, None, {}, maps, sorted({code for code, _ in unmapped}))]
+
+
+def _unique(notices: list[Notice]) -> list[Notice]:
+    seen: dict[tuple, Notice] = {}
+    for n in notices:
+        seen.setdefault((n.kind, n.codes, n.message), n)
+    return sorted(seen.values(), key=lambda n: (n.kind, n.codes, n.message))

@@ -1,0 +1,350 @@
+"""From a case to step instances: which workflow steps were performed, each with the facts rules read.
+
+Sources, merged so that one step done once is one instance whatever the number of records showing it:
+  Encounter.type / oral-evaluation / recorded E/M codes -> evaluation
+  ImagingStudy series + DICOM series (imaging.py)        -> cbct, ct, panoramic, cephalometric, photographs,
+                                                            3d-rendering (derived series), surface scans (OSS)
+  STL / PLY files, model/stl attachments (surfaces.py)   -> intraoral / model / facial / facial-prosthesis scan
+  completed Procedures (workflow-step, CDT or CPT code)  -> any step; imaging Procedures join their images
+  a simulation on a 3D volume                            -> also a 3d-rendering (76376/76377 on medical claims)
+The names of the facts are declared in mappings/<year>/facts.yaml.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugin import resources as fr
+from plugin.case import Case
+from plugin.engine import imaging
+from plugin.engine.imaging import VOLUME_KINDS, Image
+from plugin.engine.surfaces import classify_scan
+from plugin.evidence.model import FhirResource, Problem
+from plugin.mappings import Mappings, did_you_mean
+
+WORKFLOW = "https://dwcoder.org/fhir/CodeSystem/workflow-step"
+PATIENT_STATUS = {"new-patient": "new", "established-patient": "established", "consultation": "consultation"}
+IMAGING_STEPS = {"cbct": "cbct", "ct": "ct", "panoramic-image": "panoramic", "cephalometric-image": "cephalometric", "photographs": "photograph"}
+SCAN_STEPS = ("intraoral-scan", "model-scan", "facial-scan", "facial-prosthesis-scan")
+PER_ITEM = {"surgical-splint": "splint", "3d-print-model": "print", "photographs": "photographs"}
+
+
+@dataclass
+class Instance:
+    step: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)
+    records: list[FhirResource] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+
+    def add_evidence(self, *refs: str) -> None:
+        self.evidence += [r for r in refs if r and r not in self.evidence]
+
+
+@dataclass
+class Derived:
+    instances: list[Instance]
+    unmapped: list[tuple[str, str]]  # (code, record ref)
+    problems: list[Problem]
+
+
+def derive(case: Case, maps: Mappings) -> Derived:
+    images = imaging.inventory(case, maps)
+    out = Derived([], [], [])
+    procedures = _completed_procedures(case, maps, out)
+    volumes = [i for i in images if i.kind in VOLUME_KINDS]
+    setting = _setting(case, maps)
+    instances: list[Instance] = []
+    instances += _evaluation(case, procedures)
+    instances += _imaging(case, images, procedures, setting, maps)
+    instances += _renderings(case, images, volumes, procedures, maps)
+    instances += _surface_scans(case, images, procedures, maps)
+    instances += _other_steps(case, procedures, maps)
+    _case_facts(case, instances, volumes, setting, maps)
+    out.instances = instances
+    return out
+
+
+# ------------------------------------------------------------------------------------------ procedures
+@dataclass
+class Proc:
+    record: FhirResource
+    step: str
+    implied: dict[str, Any]
+    code: str  # the code as recorded
+
+
+def _completed_procedures(case: Case, maps: Mappings, out: Derived) -> list[Proc]:
+    procs = []
+    for rec in (r for r in case.records if r.type == "Procedure" and r.resource.get("status") == "completed"):
+        found = _step_of(rec, maps, out)
+        if found:
+            procs.append(found)
+    return procs
+
+
+def _step_of(rec: FhirResource, maps: Mappings, out: Derived) -> Proc | None:
+    codings = fr.codings(rec.resource.get("code"))
+    for coding in codings:
+        system, code = coding.get("system", ""), coding.get("code", "")
+        if system == WORKFLOW and code in maps.facts["step"]["values"]:
+            return Proc(rec, code, {}, code)
+        if system == WORKFLOW and code in PATIENT_STATUS:
+            return Proc(rec, "evaluation", {"patient_status": PATIENT_STATUS[code]}, code)
+        entry = maps.codes.get(code)
+        if entry and maps.systems.get(entry["system"]) == system and entry.get("recorded"):
+            return Proc(rec, entry["recorded"]["step"], dict(entry["recorded"].get("facts", {})), code)
+    for coding in codings:
+        code = coding.get("code", "")
+        hint = did_you_mean(code, maps.facts["step"]["values"]) if coding.get("system") == WORKFLOW else ""
+        out.unmapped.append((code, rec.ref))
+        out.problems.append(Problem(rec.ref, "UnknownCode", f"code '{code}' ({coding.get('system', 'no system')}) is not in the mappings{hint}"))
+    return None
+
+
+def _who(case: Case, rec: FhirResource) -> bool | None:
+    """True when the practice did it, False when a third party did, None when the record does not say."""
+    devices = [case.practice.owns(case.index.canonical(r)) for r in fr.device_refs(rec.resource)]
+    actors = [case.practice.owns(case.index.canonical(r)) for r in fr.actor_refs(rec.resource)]
+    if False in devices:
+        return False
+    if True in actors or True in devices:
+        return True
+    return False if False in actors else None
+
+
+def _performer(case: Case, recs: list[FhirResource]) -> str:
+    votes = [_who(case, r) for r in recs]
+    return "third-party" if votes and all(v is False for v in votes) else "practice"
+
+
+def _notes(recs: list[FhirResource]) -> bool:
+    return any(fr.notes(r.resource) for r in recs)
+
+
+# ------------------------------------------------------------------------------------------ evaluation
+def _evaluation(case: Case, procs: list[Proc]) -> list[Instance]:
+    evals = [p for p in procs if p.step in ("evaluation", "oral-evaluation")]
+    enc = case.encounter or {}
+    status = next((PATIENT_STATUS[c["code"]] for c in fr.codings(enc.get("type")) if c.get("code") in PATIENT_STATUS), "")
+    status = status or next((p.implied["patient_status"] for p in evals if "patient_status" in p.implied), "")
+    if not status and not evals:
+        return []
+    minutes, source = fr.encounter_minutes(enc)
+    inst = Instance("evaluation", {"patient_status": status or "unknown", "minutes": round(minutes) if minutes is not None else None,
+                                   "minutes_source": source, "performer": "practice", "documented": source == "length"})
+    inst.add_evidence(case.encounter_ref, *(p.record.ref for p in evals))
+    return [inst]
+
+
+# ------------------------------------------------------------------------------------------ imaging
+def _imaging(case: Case, images: list[Image], procs: list[Proc], setting: str, maps: Mappings) -> list[Instance]:
+    groups: dict[tuple[str, str], list[Image]] = {}
+    for image in images:
+        if image.kind in ("cbct", "ct", "panoramic", "cephalometric", "photograph"):
+            key = "tmj" if image.kind == "cbct" and imaging.fov(image, maps) == "tmj" else image.study_uid or image.uid
+            groups.setdefault((image.kind, key), []).append(image)
+    instances = []
+    kinds = {v: k for k, v in IMAGING_STEPS.items()}
+    for (kind, _), imgs in sorted(groups.items()):
+        inst = Instance(kinds[kind], images=imgs)
+        inst.records = [p.record for p in procs if IMAGING_STEPS.get(p.step) == kind]
+        instances.append(inst)
+    for proc in procs:  # an imaging Procedure with no image of its kind stands alone
+        kind = IMAGING_STEPS.get(proc.step)
+        if kind and not any(i.step == proc.step for i in instances):
+            instances.append(Instance(proc.step, dict(proc.implied), records=[proc.record]))
+    interpret = [p.record for p in procs if p.step == "image-interpretation"]
+    for inst in instances:
+        _image_facts(case, inst, interpret, setting, maps)
+    if interpret and not instances:
+        inst = Instance("image-interpretation", {"component": "interpretation" if _performer(case, interpret) == "practice" else "none"}, records=interpret)
+        inst.add_evidence(*(r.ref for r in interpret))
+        instances.append(inst)
+    return instances
+
+
+def _image_facts(case: Case, inst: Instance, interpret: list[FhirResource], setting: str, maps: Mappings) -> None:
+    imgs = inst.images
+    captured = _captured(case, inst)
+    interpreted = _interpreted(case, inst, interpret, captured)
+    if setting == "facility":
+        captured = False
+    inst.facts.setdefault("component", {(True, True): "both", (True, False): "capture", (False, True): "interpretation"}.get((captured, interpreted), "none"))
+    lead = imgs[0] if imgs else None
+    if inst.step == "cbct":
+        fovs = {imaging.fov(i, maps) for i in imgs} - {"unknown"}
+        inst.facts.setdefault("fov", _widest(fovs) if fovs else _fov_from_records(inst, maps))
+    inst.facts.setdefault("contrast", imaging.contrast(imgs, maps) if imgs else "none")
+    inst.facts["units"] = max(sum(i.instances for i in imgs), 1) if maps.settings["quantity"]["photographs"] == "per-image" else 1
+    inst.facts["device"] = (lead.device or lead.station) if lead else ""
+    inst.facts["diameter_mm"] = max((i.diameter for i in imgs if i.diameter), default=None)
+    inst.facts["height_mm"] = max((i.height for i in imgs if i.height), default=None)
+    inst.facts["performer"] = "practice" if captured or interpreted else "third-party"
+    inst.add_evidence(*(e for i in imgs for e in i.evidence), *(r.ref for r in inst.records))
+
+
+def _widest(fovs: set[str]) -> str:
+    order = ["tmj", "both-jaws", "maxilla", "mandible", "partial"]
+    if {"maxilla", "mandible"} <= fovs:
+        return "both-jaws"
+    return next(f for f in order if f in fovs)
+
+
+def _fov_from_records(inst: Instance, maps: Mappings) -> str:
+    text = " ".join(t for r in inst.records for t in fr.texts(r.resource.get("bodySite")))
+    return imaging.fov(Image(uid="", body_part=text.upper(), description=text), maps) if text else "unknown"
+
+
+def _captured(case: Case, inst: Instance) -> bool:
+    """Device, series performer, Procedure, institution; else assumed when the encounter is the practice's."""
+    for image in inst.images:
+        for verdict in (case.practice.owns_device(image.serial, image.station),
+                        _any_owned(case, image.performers),
+                        case.practice.owns_institution(image.institution)):
+            if verdict is not None:
+                return verdict
+    votes = [_who(case, r) for r in inst.records]
+    if any(v is not None for v in votes):
+        return True in votes
+    return _practice_encounter(case)
+
+
+def _interpreted(case: Case, inst: Instance, interpret: list[FhirResource], captured: bool) -> bool:
+    readers = [r for i in inst.images for r in i.interpreters] + _report_readers(case, inst)
+    verdict = _any_owned(case, readers)
+    if verdict is not None:
+        return verdict
+    if interpret:
+        return _performer(case, interpret) == "practice"
+    return captured
+
+
+def _report_readers(case: Case, inst: Instance) -> list[str]:
+    studies = {i.study_ref for i in inst.images}
+    out = []
+    for rec in (r for r in case.records if r.type == "DiagnosticReport"):
+        if studies & {case.index.canonical(r) for r in fr.refs(rec.resource.get("imagingStudy"))}:
+            out += [case.index.canonical(r) for r in fr.actor_refs(rec.resource)]
+            inst.add_evidence(rec.ref)
+    return out
+
+
+def _any_owned(case: Case, refs: list[str]) -> bool | None:
+    verdicts = [case.practice.owns(r) for r in refs]
+    if True in verdicts:
+        return True
+    return False if False in verdicts else None
+
+
+def _practice_encounter(case: Case) -> bool:
+    provider = fr.first_ref((case.encounter or {}).get("serviceProvider"))
+    return not provider or case.practice.owns(case.index.canonical(provider)) is not False
+
+
+def _setting(case: Case, maps: Mappings) -> str:
+    enc = case.encounter or {}
+    if fr.encounter_class(enc) in maps.settings["setting"]["facility_classes"]:
+        return "facility"
+    return "office" if _practice_encounter(case) else "facility"
+
+
+# ------------------------------------------------------------------------------------------ 3D rendering
+def _renderings(case: Case, images: list[Image], volumes: list[Image], procs: list[Proc], maps: Mappings) -> list[Instance]:
+    found: dict[str, Instance] = {}
+    acquisition = {(v.station.lower(), v.serial.lower()) for v in volumes} - {("", "")}
+    for image in (i for i in images if i.kind == "derived"):
+        place = "acquisition" if (image.station.lower(), image.serial.lower()) in acquisition else "independent"
+        inst = found.setdefault(place, Instance("3d-rendering", {"workstation": place, "performer": "practice", "device": image.device or image.station}))
+        inst.add_evidence(*image.evidence)
+    for proc in (p for p in procs if p.step in ("3d-rendering", "virtual-treatment-simulation")):
+        if proc.step == "virtual-treatment-simulation" and (found or not volumes):
+            continue
+        place = proc.implied.get("workstation") or _workstation(case, proc.record, volumes)
+        inst = found.setdefault(place, Instance("3d-rendering", {"workstation": place, "device": _device_name(case, proc.record)}))
+        inst.records.append(proc.record)
+        inst.add_evidence(proc.record.ref)
+    for inst in found.values():
+        inst.facts["performer"] = _performer(case, inst.records) if inst.records else "practice"
+    return list(found.values())
+
+
+def _workstation(case: Case, rec: FhirResource, volumes: list[Image]) -> str:
+    acquisition = {v.serial.lower() for v in volumes} | {v.station.lower() for v in volumes}
+    for ref in fr.device_refs(rec.resource):
+        device = case.index.get(ref)
+        if device:
+            names = {str(device.resource.get("serialNumber", "")).lower()} | {str(n.get("name", "")).lower() for n in device.resource.get("deviceName") or []}
+            return "acquisition" if names & (acquisition - {""}) else "independent"
+    return "independent"
+
+
+def _device_name(case: Case, rec: FhirResource) -> str:
+    for ref in fr.device_refs(rec.resource):
+        device = case.index.get(ref)
+        if device:
+            return fr.device_words(device.resource)
+    return ""
+
+
+# ------------------------------------------------------------------------------------------ surface scans
+def _surface_scans(case: Case, images: list[Image], procs: list[Proc], maps: Mappings) -> list[Instance]:
+    found: dict[str, Instance] = {}
+    for proc in (p for p in procs if p.step in SCAN_STEPS):
+        inst = found.setdefault(proc.step, Instance(proc.step, {"device": _device_name(case, proc.record)}))
+        inst.records.append(proc.record)
+        inst.add_evidence(proc.record.ref)
+    for text, largest, ref in _scan_sources(case, images):
+        kind = classify_scan(text, largest, maps)
+        step = kind.step if kind.strong or not found else sorted(found)[0]
+        inst = found.setdefault(step, Instance(step, {"device": kind.device}))
+        inst.facts["device"] = inst.facts.get("device") or kind.device
+        inst.facts["files"] = inst.facts.get("files", 0) + 1
+        inst.add_evidence(ref)
+    per_file = maps.settings["quantity"]["surface_scan"] == "per-file"
+    for inst in found.values():
+        inst.facts["performer"] = _performer(case, inst.records) if inst.records else "practice"
+        inst.facts["units"] = max(inst.facts.pop("files", 0), 1) if per_file else 1
+    return [found[k] for k in sorted(found)]
+
+
+def _scan_sources(case: Case, images: list[Image]) -> list[tuple[str, float | None, str]]:
+    out = [(m.header, max(m.extent_mm), m.ref) for m in case.meshes]
+    out += [(" ".join((i.description, i.device, i.station)), None, f"Series/{i.uid}") for i in images if i.kind == "surface"]
+    for rec in (r for r in case.records if r.type in ("DocumentReference", "Media")):
+        attachments = [c.get("attachment", {}) for c in rec.resource.get("content") or []] + [rec.resource.get("content") or {}]
+        if any(isinstance(a, dict) and a.get("contentType") in ("model/stl", "application/sla", "model/x.stl-binary", "application/ply") for a in attachments):
+            words = [rec.resource.get("description", "")] + [a.get("title", "") for a in attachments if isinstance(a, dict)] + fr.texts(rec.resource.get("type"))
+            out.append((" ".join(w for w in words if w), None, rec.ref))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ everything else
+def _other_steps(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance]:
+    handled = {"evaluation", "oral-evaluation", "image-interpretation", "3d-rendering", *IMAGING_STEPS, *SCAN_STEPS}
+    groups: dict[tuple[str, str], Instance] = {}
+    for proc in (p for p in procs if p.step not in handled):
+        performer = proc.implied.get("performer") or _performer(case, [proc.record])
+        inst = groups.setdefault((proc.step, performer), Instance(proc.step, {"performer": performer}))
+        inst.records.append(proc.record)
+        inst.add_evidence(proc.record.ref)
+        inst.facts["device"] = inst.facts.get("device") or _device_name(case, proc.record)
+    for inst in groups.values():
+        policy = maps.settings["quantity"].get(PER_ITEM.get(inst.step, ""), "per-visit")
+        inst.facts["units"] = len(inst.records) if policy in ("per-splint", "per-model") else 1
+        inst.facts["documented"] = _notes(inst.records)
+        inst.facts["cost_bearer"] = "practice"
+    return [groups[k] for k in sorted(groups)]
+
+
+def _case_facts(case: Case, instances: list[Instance], volumes: list[Image], setting: str, maps: Mappings) -> None:
+    count = len({v.uid for v in volumes})
+    scans = sum(1 for i in instances if i.step in SCAN_STEPS)
+    shared = {"claim": case.claim, "setting": setting, "encounter_class": fr.encounter_class(case.encounter or {}),
+              "on_volume": count > 0, "volumes": count, "surface_scans": scans}
+    for inst in instances:
+        inst.facts = {**shared, "units": 1, "documented": True, "cost_bearer": "facility" if setting == "facility" else "practice", **inst.facts, "step": inst.step}
+        if setting == "facility":
+            inst.facts["cost_bearer"] = "facility"
+        if inst.step in ("virtual-treatment-simulation", "image-fusion"):
+            inst.facts["documented"] = _notes(inst.records)

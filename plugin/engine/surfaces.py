@@ -1,0 +1,51 @@
+"""Which surface scan a mesh is: intraoral (D0801), model (D0802), facial (D0803), facial prosthesis (D0804).
+
+Decided, strongest first, by words in the file's header / description (a cast, impression, prosthesis
+said outright), the producing device (known scanners in devices.yaml), then geometry (settings.mesh:
+an arch is 40-80 mm across, a face 120-250 mm). `strong` is False when only geometry or the default
+decided: such a scan then joins a surface-scan Procedure of the case instead of starting its own step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plugin.engine.imaging import matched_name, matches
+from plugin.mappings import Mappings
+
+STEP_BY_GROUP = {
+    "facial_prosthesis": "facial-prosthesis-scan",
+    "model_scanner": "model-scan",
+    "facial_scanner": "facial-scan",
+    "intraoral_scanner": "intraoral-scan",
+}
+
+
+@dataclass(frozen=True)
+class ScanKind:
+    step: str
+    strong: bool
+    device: str
+    why: str
+
+
+def classify_scan(text: str, largest_mm: float | None, maps: Mappings) -> ScanKind:
+    text = text.lower()
+    for group in ("facial_prosthesis", "model_scanner", "facial_scanner"):
+        if matches(maps, group, "keywords", text):
+            return ScanKind(STEP_BY_GROUP[group], True, text.strip()[:60], f"says '{matched_name(maps, group, 'keywords', text)}'")
+    for group in ("model_scanner", "facial_scanner", "intraoral_scanner"):
+        name = matched_name(maps, group, "names", text)
+        if name:
+            return ScanKind(STEP_BY_GROUP[group], True, name, f"made by a known {group.replace('_', ' ')}")
+    if matches(maps, "intraoral_scanner", "keywords", text):
+        return ScanKind("intraoral-scan", True, text.strip()[:60], "describes an intraoral arch")
+    return _by_geometry(largest_mm, maps)
+
+
+def _by_geometry(largest_mm: float | None, maps: Mappings) -> ScanKind:
+    cfg = maps.settings["mesh"]
+    if largest_mm is not None and cfg["face_min_mm"] <= largest_mm <= cfg["face_max_mm"]:
+        return ScanKind("facial-scan", False, "", f"{largest_mm:.0f} mm across: face-sized")
+    if largest_mm is not None and largest_mm <= cfg["arch_max_mm"]:
+        return ScanKind("intraoral-scan", False, "", f"{largest_mm:.0f} mm across: arch-sized, device unknown")
+    return ScanKind("intraoral-scan", False, "", "no device or geometry to tell; read as an intraoral scan")

@@ -1,0 +1,64 @@
+"""Every error the plugin raises, in one tree.
+
+    CoderError                      base: anything the plugin reports on purpose
+    ├── InputError                  one piece of evidence cannot be used (the rest of the case still is)
+    │   ├── MalformedJSON           not JSON at all, or truncated
+    │   ├── InvalidFHIR             JSON, but not a valid FHIR resource (path and field named)
+    │   ├── UnsupportedResource     a resourceType the plugin does not read
+    │   ├── UnknownCode             a code the mappings do not know (workflow-step, CDT, CPT)
+    │   ├── InvalidDicom            not DICOM, truncated, or missing the tags coding needs
+    │   └── InvalidMesh             corrupt or truncated STL / PLY
+    └── MappingError                mappings/ (or a practice's override folder) is wrong: names file and rule
+        └── ConfigError             a setting has a bad value: names the key and the value
+
+InputError carries `source` (file name, resource reference) so a message always says where.
+"""
+from __future__ import annotations
+
+
+class CoderError(Exception):
+    """Base of every error the plugin raises on purpose."""
+
+
+class InputError(CoderError):
+    """One piece of evidence cannot be used; `source` says which."""
+
+    def __init__(self, message: str, source: str = "") -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+    @property
+    def reason(self) -> str:
+        return type(self).__name__
+
+
+class MalformedJSON(InputError):
+    pass
+
+
+class InvalidFHIR(InputError):
+    pass
+
+
+class UnsupportedResource(InputError):
+    pass
+
+
+class UnknownCode(InputError):
+    pass
+
+
+class InvalidDicom(InputError):
+    pass
+
+
+class InvalidMesh(InputError):
+    pass
+
+
+class MappingError(CoderError):
+    """mappings/ is wrong; the message names the file and the rule or key."""
+
+
+class ConfigError(MappingError):
+    """A setting has a bad value; the message names the key and the value."""

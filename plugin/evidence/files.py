@@ -1,0 +1,118 @@
+"""Paths in, evidence out: walks folders, tells file kinds apart by content, hands each to its reader.
+
+JSON (.json, or content starting with '{' / '['): DICOM JSON or FHIR. NDJSON (.ndjson): one FHIR
+resource per line. DICOM Part 10 ('DICM' at 128): read together, grouped into series. STL / PLY:
+surface meshes. Anything else, anything over the size limit, and anything unreadable becomes a
+Problem naming the file; the rest is still read.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from plugin.errors import InputError
+from plugin.evidence import dicom, fhir, stl
+from plugin.evidence.model import Problem, ReadResult
+
+MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_MESH_BYTES = 1024 * 1024 * 1024
+
+
+def read_paths(paths: list[str | Path]) -> ReadResult:
+    """Everything usable under these paths, in a stable order, and what was skipped."""
+    result = ReadResult()
+    dicom_files: list[Path] = []
+    for path in _expand(paths, result):
+        kind = sniff(path)
+        if kind == "dicom":
+            dicom_files.append(path)
+        elif kind == "json":
+            result.extend(read_json_file(path))
+        elif kind == "ndjson":
+            result.extend(_read_ndjson(path))
+        elif kind == "mesh":
+            _read_mesh(path, result)
+        else:
+            result.problems.append(Problem(str(path), "UnsupportedFile", "not FHIR JSON, DICOM, STL or PLY"))
+    if dicom_files:
+        result.extend(dicom.read_dicom_files(dicom_files))
+    return result
+
+
+def _expand(paths: list[str | Path], result: ReadResult) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            result.problems.append(Problem(str(path), "MissingFile", "no such file or folder"))
+    return files
+
+
+def sniff(path: Path) -> str:
+    """'dicom', 'json', 'ndjson', 'mesh' or 'unknown', from the first bytes (and the suffix for NDJSON)."""
+    with path.open("rb") as fh:
+        head = fh.read(132)
+    if len(head) == 132 and head[128:132] == b"DICM":
+        return "dicom"
+    if path.suffix.lower() == ".ndjson":
+        return "ndjson"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return "json"
+    if path.suffix.lower() in (".stl", ".ply") or stl.is_mesh_file(path):
+        return "mesh"
+    if path.suffix.lower() == ".dcm":
+        return "dicom"  # a .dcm without preamble: the DICOM reader says what is wrong
+    return "unknown"
+
+
+def read_json_file(path: Path) -> ReadResult:
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        return _problem(path, "OversizedInput", f"{size} bytes is over the {MAX_JSON_BYTES}-byte limit for JSON")
+    try:
+        data = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return _problem(path, "MalformedJSON", f"not valid JSON: {exc}")
+    return read_json_data(str(path), data)
+
+
+def read_json_data(source: str, data: object) -> ReadResult:
+    """Parsed JSON from a file or a request body: DICOM JSON or FHIR."""
+    if dicom.looks_like_dicom_json(data):
+        return dicom.read_dicom_json(Path(source), data)
+    if isinstance(data, list):
+        result = ReadResult()
+        for item in data:
+            result.extend(fhir.read_fhir_json(source, item))
+        return result
+    return fhir.read_fhir_json(source, data)
+
+
+def _read_ndjson(path: Path) -> ReadResult:
+    result = ReadResult()
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            result.extend(fhir.read_fhir_json(f"{path}:{number}", json.loads(line)))
+        except json.JSONDecodeError as exc:
+            result.problems.append(Problem(f"{path}:{number}", "MalformedJSON", f"not valid JSON: {exc}"))
+    return result
+
+
+def _read_mesh(path: Path, result: ReadResult) -> None:
+    if path.stat().st_size > MAX_MESH_BYTES:
+        result.problems.append(Problem(str(path), "OversizedInput", f"over the {MAX_MESH_BYTES}-byte limit for a mesh"))
+        return
+    try:
+        result.evidence.append(stl.read_mesh(path))
+    except InputError as exc:
+        result.problems.append(Problem(str(path), exc.reason, str(exc).removeprefix(f"{path}: ")))
+
+
+def _problem(path: Path, reason: str, message: str) -> ReadResult:
+    return ReadResult(problems=[Problem(str(path), reason, message)])

@@ -1,0 +1,112 @@
+"""The one evidence model every reader yields.
+
+A reader turns a file into a list of `Evidence` items plus a list of `Problem`s (what it could not
+use and why). Nothing here knows about codes: classification for coding happens in engine/facts.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something skipped: the file or resource, and a plain-words reason (never PHI)."""
+
+    source: str
+    reason: str  # the InputError subclass name, e.g. "InvalidDicom"
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"source": self.source, "reason": self.reason, "message": self.message}
+
+
+@dataclass(frozen=True)
+class FhirResource:
+    """A validated FHIR resource, kept as its JSON dict (version differences are read in case.py)."""
+
+    source: str  # file it came from
+    version: str  # "R4B" or "R5" (R4 validates as R4B)
+    resource: dict[str, Any]
+    full_url: str = ""  # Bundle.entry.fullUrl, so "urn:uuid:..." references resolve
+
+    @property
+    def type(self) -> str:
+        return self.resource["resourceType"]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.type}/{self.resource.get('id', '')}"
+
+
+@dataclass(frozen=True)
+class DicomSeries:
+    """Header facts of one DICOM series (one file read fully is enough where the series agrees)."""
+
+    source: str  # first file (or DICOM JSON file) of the series
+    files: tuple[str, ...]
+    study_uid: str
+    series_uid: str
+    patient_id: str
+    study_date: str  # ISO date "2026-10-14", or "" when absent
+    modality: str
+    manufacturer: str = ""
+    model_name: str = ""
+    station_name: str = ""
+    device_serial: str = ""
+    institution: str = ""
+    image_type: tuple[str, ...] = ()
+    series_description: str = ""
+    protocol_name: str = ""
+    body_part: str = ""
+    sop_class_uid: str = ""
+    diameter_mm: float | None = None  # ReconstructionDiameter, else Rows/Columns x PixelSpacing
+    height_mm: float | None = None  # slices x spacing (or position extent), None for 2D
+    contrast: bool | None = None  # ContrastBolusAgent present and not "none"; None if tag absent
+    instances: int = 1
+    frames: int = 1
+
+    @property
+    def derived(self) -> bool:
+        return bool(self.image_type) and self.image_type[0].upper() == "DERIVED"
+
+    @property
+    def ref(self) -> str:
+        return f"Series/{self.series_uid}"
+
+
+@dataclass(frozen=True)
+class SurfaceMesh:
+    """Facts of one STL / PLY surface mesh; geometry in the file's units (expected mm)."""
+
+    source: str
+    format: str  # "stl-binary" | "stl-ascii" | "ply"
+    header: str  # STL header / solid name / PLY comments, printable text only
+    triangles: int
+    bbox_min: tuple[float, float, float]
+    bbox_max: tuple[float, float, float]
+    units_note: str = ""  # e.g. "extent 0.06: looks like metres, scaled x1000"
+    scale: float = 1.0  # factor applied to get millimetres
+
+    @property
+    def extent_mm(self) -> tuple[float, float, float]:
+        return tuple((hi - lo) * self.scale for lo, hi in zip(self.bbox_min, self.bbox_max))  # type: ignore[return-value]
+
+    @property
+    def ref(self) -> str:
+        return f"File/{self.source.rsplit('/', 1)[-1]}"
+
+
+Evidence = FhirResource | DicomSeries | SurfaceMesh
+
+
+@dataclass
+class ReadResult:
+    """What reading some paths gave: evidence and problems, in a stable order."""
+
+    evidence: list[Evidence] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def extend(self, other: "ReadResult") -> None:
+        self.evidence.extend(other.evidence)
+        self.problems.extend(other.problems)

@@ -1,0 +1,298 @@
+"""The one loader of mappings/: code tables, rules and settings as versioned, schema-checked data.
+
+Layout: `mappings/<year>/{manifest,facts,codes,tables,devices,rules,edits,notices,settings}.yaml`,
+each checked against `mappings/schema/<name>.schema.json`, then cross-checked (every fact, code, table,
+step and notice kind a rule names must exist; an unknown name is an error that names the file, the
+rule id and the nearest known name). A practice folder (`--mappings DIR`) holds any subset of the same
+files: rules and codes with a known id/code replace the base ones, new ones are added, device lists are
+appended, settings and notices are merged key by key. `facts.yaml` cannot be overridden: the facts
+are what engine/facts.py computes.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from plugin.errors import ConfigError, MappingError
+
+BASE_DIR = Path(os.environ.get("DWCODER_MAPPINGS", Path(__file__).resolve().parent.parent / "mappings"))
+FILES = ("manifest", "facts", "codes", "tables", "devices", "rules", "edits", "notices", "settings")
+OVERRIDABLE = tuple(f for f in FILES if f not in ("manifest", "facts"))
+PLACEHOLDER = re.compile(r"{(\w+)}")
+MESSAGE_WORDS = {"codes", "detail"}  # placeholders notices.yaml may use besides facts
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    valid_from: str
+    valid_to: str | None
+    phase: int
+    steps: frozenset[str]
+    claims: frozenset[str]
+    when: dict[str, Any]
+    code: str | dict | None
+    modifiers: list | dict
+    quantity: Any
+    rationale: str
+    documentation: tuple[str, ...]
+    alternatives: tuple[dict, ...]
+    notices: tuple[dict, ...]
+    on_no_code: dict | None
+    source: str
+    origin: str  # file the rule came from
+
+    def valid_on(self, day: str) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass
+class Mappings:
+    folders: tuple[str, ...]
+    manifest: dict
+    facts: dict
+    codes: dict[str, dict]
+    systems: dict[str, str]
+    modifiers: dict[str, str]
+    tables: dict
+    devices: dict
+    rules: list[Rule]
+    edits: dict
+    notices: dict[str, str]
+    settings: dict
+    by_step: dict[tuple[str, str, int], list[Rule]] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        extra = "+" + "+".join(Path(f).name for f in self.folders[1:]) if len(self.folders) > 1 else ""
+        return f"{self.manifest['version']}{extra}"
+
+    def rules_for(self, step: str, claim: str, phase: int) -> list[Rule]:
+        return self.by_step.get((step, claim, phase), [])
+
+    def system_uri(self, code: str) -> str:
+        entry = self.codes.get(code)
+        return self.systems.get(entry["system"], "") if entry else ""
+
+    def label(self, code: str) -> str:
+        entry = self.codes.get(code)
+        return entry["label"] if entry else code
+
+    def lookup(self, table: str, facts: dict[str, Any]) -> Any:
+        """A table's value for these facts, or None when the facts fall outside it."""
+        spec = self.tables[table]
+        if "bands" in spec:
+            value = facts.get(spec["by"])
+            if value is None:
+                return None
+            hits = [b["code"] for b in spec["bands"] if value >= b["min"]]
+            return hits[-1] if hits else None
+        node: Any = spec["map"]
+        for key in _as_list(spec["by"]):
+            if not isinstance(node, dict) or str(facts.get(key)) not in node:
+                return None
+            node = node[str(facts.get(key))]
+        return node
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+# ------------------------------------------------------------------------------------------ loading
+def year_folder(base: Path, year: int | None = None) -> Path:
+    """The base folder for a code-set year: that year, else the newest older one, else the newest."""
+    years = sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()) if base.is_dir() else []
+    if not years:
+        raise ConfigError(f"mappings: no year folder (e.g. 2026/) in {base}")
+    fitting = [y for y in years if year is None or y <= year]
+    return base / str((fitting or years)[-1])
+
+
+def load(extra: tuple[str, ...] = (), year: int | None = None) -> Mappings:
+    """The mappings for a code-set year plus override folders; cached while the files are unchanged."""
+    folders = (str(year_folder(BASE_DIR, year)), *(str(Path(e).resolve()) for e in extra))
+    return _load_cached(folders, _stamp(folders))
+
+
+def load_folder(folder: str | Path) -> Mappings:
+    """Load one folder as the base (for `dwcoder mappings check DIR` on a full folder)."""
+    folder = Path(folder).resolve()
+    if not (folder / "rules.yaml").exists() and folder.is_dir():
+        folder = year_folder(folder)
+    return _load_cached((str(folder),), _stamp((str(folder),)))
+
+
+def _stamp(folders: tuple[str, ...]) -> tuple:
+    return tuple(
+        (p.name, p.stat().st_mtime_ns) for f in folders for p in sorted(Path(f).glob("*.yaml")) if p.is_file()
+    )
+
+
+@lru_cache(maxsize=16)
+def _load_cached(folders: tuple[str, ...], _stamp: tuple) -> Mappings:
+    base = Path(folders[0])
+    if not base.is_dir():
+        raise ConfigError(f"mappings: folder {base} does not exist")
+    raw = {name: _read(base / f"{name}.yaml", name, required=True) for name in FILES}
+    raw["rules"] = [dict(r, _origin=f"{base.name}/rules.yaml") for r in raw["rules"]]
+    for folder in folders[1:]:
+        _merge(raw, Path(folder))
+    return _build(folders, raw)
+
+
+def _read(path: Path, name: str, required: bool) -> Any:
+    if not path.exists():
+        if required:
+            raise MappingError(f"{path}: missing (every mappings year folder has {name}.yaml)")
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{path}: not valid YAML: {exc}") from None
+    _check_schema(data, name, path)
+    return data
+
+
+@lru_cache(maxsize=None)
+def _schema(name: str) -> dict:
+    return json.loads((BASE_DIR / "schema" / f"{name}.schema.json").read_text())
+
+
+def _check_schema(data: Any, name: str, path: Path) -> None:
+    errors = sorted(jsonschema.Draft202012Validator(_schema(name)).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        where = _where(data, list(err.absolute_path))
+        raise MappingError(f"{path}: {where}: {err.message}")
+
+
+def _where(data: Any, path: list) -> str:
+    """A readable location: the rule id when inside rules, else the key path."""
+    if path and isinstance(path[0], int) and isinstance(data, list) and isinstance(data[path[0]], dict):
+        rid = data[path[0]].get("id", f"item {path[0]}")
+        return f"rule {rid}" + ("." + ".".join(map(str, path[1:])) if path[1:] else "")
+    return ".".join(map(str, path)) or "(top)"
+
+
+def _merge(raw: dict, folder: Path) -> None:
+    if not folder.is_dir():
+        raise ConfigError(f"--mappings: {folder} is not a folder")
+    if (folder / "facts.yaml").exists():
+        raise MappingError(f"{folder}/facts.yaml: facts cannot be overridden (they are what the engine computes)")
+    for name in OVERRIDABLE:
+        data = _read(folder / f"{name}.yaml", name, required=False)
+        if data is not None:
+            MERGERS[name](raw, data, f"{folder.name}/{name}.yaml")
+
+
+def _merge_rules(raw: dict, rules: list, origin: str) -> None:
+    by_id = {r["id"]: i for i, r in enumerate(raw["rules"])}
+    for rule in rules:
+        rule = dict(rule, _origin=origin)
+        if rule["id"] in by_id:
+            raw["rules"][by_id[rule["id"]]] = rule
+        else:
+            raw["rules"].append(rule)
+
+
+def _merge_codes(raw: dict, data: dict, origin: str) -> None:
+    by_code = {c["code"]: i for i, c in enumerate(raw["codes"]["codes"])}
+    for entry in data.get("codes", []):
+        if entry["code"] in by_code:
+            raw["codes"]["codes"][by_code[entry["code"]]] = entry
+        else:
+            raw["codes"]["codes"].append(entry)
+    raw["codes"]["systems"].update(data.get("systems", {}))
+    raw["codes"].setdefault("modifiers", {}).update(data.get("modifiers", {}))
+
+
+def _merge_devices(raw: dict, data: dict, origin: str) -> None:
+    for kind, spec in data.items():
+        target = raw["devices"].setdefault(kind, {})
+        for key, value in spec.items():
+            target[key] = target.get(key, []) + value if isinstance(value, list) else value
+
+
+def _merge_deep(target: dict, data: dict) -> None:
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_deep(target[key], value)
+        else:
+            target[key] = value
+
+
+MERGERS = {
+    "rules": _merge_rules,
+    "codes": _merge_codes,
+    "devices": _merge_devices,
+    "tables": lambda raw, data, origin: raw["tables"].update(data),
+    "notices": lambda raw, data, origin: raw["notices"].update(data),
+    "settings": lambda raw, data, origin: _merge_deep(raw["settings"], data),
+    "edits": lambda raw, data, origin: _merge_deep(raw["edits"], data),
+}
+
+
+# ------------------------------------------------------------------------------------------ building
+def _build(folders: tuple[str, ...], raw: dict) -> Mappings:
+    codes = {c["code"]: c for c in raw["codes"]["codes"]}
+    maps = Mappings(
+        folders=folders,
+        manifest=raw["manifest"],
+        facts=raw["facts"],
+        codes=codes,
+        systems=raw["codes"]["systems"],
+        modifiers=raw["codes"].get("modifiers", {}),
+        tables=raw["tables"],
+        devices=raw["devices"],
+        rules=[_rule(r) for r in raw["rules"]],
+        edits=raw["edits"],
+        notices=raw["notices"],
+        settings=raw["settings"],
+    )
+    from plugin.mapping_checks import check  # the cross-checks live beside, to keep this file short
+
+    check(maps)
+    for rule in maps.rules:
+        for step in rule.steps:
+            for claim in rule.claims:
+                maps.by_step.setdefault((step, claim, rule.phase), []).append(rule)
+    return maps
+
+
+def _rule(r: dict) -> Rule:
+    return Rule(
+        id=r["id"],
+        title=r["title"],
+        valid_from=r["valid"]["from"],
+        valid_to=r["valid"].get("to"),
+        phase=r.get("phase", 1),
+        steps=frozenset(_as_list(r["step"])),
+        claims=frozenset(_as_list(r.get("claim", ["dental", "medical"]))),
+        when=r.get("when", {}),
+        code=r["code"],
+        modifiers=r.get("modifiers", []),
+        quantity=r.get("quantity", 1),
+        rationale=r.get("rationale", ""),
+        documentation=tuple(r.get("documentation", ())),
+        alternatives=tuple(r.get("alternatives", ())),
+        notices=tuple(r.get("notices", ())),
+        on_no_code=r.get("on_no_code"),
+        source=r["source"],
+        origin=r["_origin"],
+    )
+
+
+def did_you_mean(name: str, known: Any) -> str:
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

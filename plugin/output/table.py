@@ -1,0 +1,95 @@
+"""Suggestions as plain text for people (`--format table`).
+
+Per case: a heading (case, claim, date), the charge lines in aligned columns (code, modifiers,
+qty, step, label, rule), under each line its rationale (wrapped), the documentation it needs and its
+alternatives, then the notices ("! kind: message"), then the inputs that were skipped.
+Plain ASCII layout, no colours, no trailing spaces, deterministic: the same suggestions give the
+same text.
+"""
+from __future__ import annotations
+
+import textwrap
+
+from plugin.suggestion import Line, Suggestion
+
+WIDTH = 100
+COLUMNS = ("code", "modifiers", "qty", "step", "label", "rule")
+_GAP = "  "
+_INDENT = "  "  # table rows
+_DETAIL = "      "  # text under a row
+
+
+def render_table(suggestions: list[Suggestion]) -> str:
+    """The suggestions as a plain-text report, cases separated by a blank line; ends with a newline."""
+    if not suggestions:
+        return "(no cases)\n"
+    return "\n".join(_case(s) for s in suggestions)
+
+
+def _case(s: Suggestion) -> str:
+    heading = f"Case {s.case}  claim: {s.claim or '-'}  date: {s.date or 'unknown'}"
+    out = [heading, "=" * len(heading)]
+    if s.lines:
+        out.extend(_lines(s.lines))
+    else:
+        out.append(f"{_INDENT}(no charge lines)")
+    if s.notices:
+        out.append("")
+        out.append("Notices:")
+        for n in s.notices:
+            text = f"! {n.kind}: {n.message}"
+            if n.codes:
+                text += f" (codes: {', '.join(n.codes)})"
+            out.extend(_wrap(text, _INDENT, _INDENT + "  "))
+    if s.skipped:
+        out.append("")
+        out.append("Skipped inputs:")
+        for p in s.skipped:
+            source = p.get("source", "") or "(unknown source)"
+            message = p.get("message", "")
+            text = f"- {source}: {message}" if message else f"- {source}"
+            if p.get("reason"):
+                text += f" [{p['reason']}]"
+            out.extend(_wrap(text, _INDENT, _INDENT + "  "))
+    return "\n".join(line.rstrip() for line in out) + "\n"
+
+
+def _lines(lines: list[Line]) -> list[str]:
+    rows = [COLUMNS] + [
+        (
+            line.code,
+            ",".join(line.modifiers) or "-",
+            str(line.quantity),
+            line.step or "-",
+            line.label or "-",
+            line.rule or "-",
+        )
+        for line in lines
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+
+    def fmt(row: tuple[str, ...]) -> str:
+        return (_INDENT + _GAP.join(cell.ljust(w) for cell, w in zip(row, widths))).rstrip()
+
+    out = [fmt(rows[0]), fmt(tuple("-" * w for w in widths))]
+    for line, row in zip(lines, rows[1:]):
+        out.append(fmt(row))
+        for para in line.rationale.splitlines():
+            out.extend(_wrap(para, _DETAIL, _DETAIL))
+        docs = [d for d in line.documentation if d.strip()]
+        if docs:
+            out.extend(_wrap("needs: " + "; ".join(docs), _DETAIL, _DETAIL + "  "))
+        for alt in line.alternatives:
+            code = "-".join((alt.code, *alt.modifiers))
+            out.extend(_wrap(f"instead: {code}" + (f" ({alt.why})" if alt.why else ""), _DETAIL, _DETAIL + "  "))
+    return out
+
+
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    text = text.strip()
+    if not text:
+        return []
+    return textwrap.wrap(
+        text, width=WIDTH, initial_indent=first, subsequent_indent=rest,
+        break_long_words=False, break_on_hyphens=False,
+    ) or [first + text]
