@@ -26,8 +26,10 @@ class Index:
 
     def __init__(self, items: list[FhirResource]) -> None:
         self.by_ref: dict[str, FhirResource] = {}
-        for item in items:
+        self.by_type: dict[str, list[FhirResource]] = {}
+        for item in sorted(items, key=lambda i: i.ref):
             self.by_ref[item.ref] = item
+            self.by_type.setdefault(item.type, []).append(item)
             if item.full_url:
                 self.by_ref[item.full_url] = item
 
@@ -42,8 +44,7 @@ class Index:
         return found.ref if found else ref
 
     def of_type(self, rtype: str) -> list[FhirResource]:
-        seen = {id(v): v for k, v in sorted(self.by_ref.items()) if v.type == rtype}
-        return sorted(seen.values(), key=lambda r: r.ref)
+        return self.by_type.get(rtype, [])
 
 
 @dataclass
@@ -271,6 +272,8 @@ def _series_key(series: DicomSeries, patients: dict[str, str], encounters: list[
 
 def _nearest(cases: list[Case], source: str) -> Case:
     """The case whose files share the longest folder prefix with this file (first by key on a tie)."""
+    if len(cases) == 1:
+        return cases[0]
     here = os.path.dirname(os.path.abspath(source))
 
     def shared(case: Case) -> int:

@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 import yaml
 
+from plugin.conditions import compile_when
 from plugin.errors import ConfigError, MappingError
 
 BASE_DIR = Path(os.environ.get("DWCODER_MAPPINGS", Path(__file__).resolve().parent.parent / "mappings"))
@@ -51,6 +52,7 @@ class Rule:
     on_no_code: dict | None
     source: str
     origin: str  # file the rule came from
+    test: Callable[[dict[str, Any]], bool]  # `when`, compiled (plugin/conditions.py)
 
     def valid_on(self, day: str) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
@@ -71,6 +73,7 @@ class Mappings:
     notices: dict[str, str]
     settings: dict
     by_step: dict[tuple[str, str, int], list[Rule]] = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)  # engine caches keyed by these mappings (engine/rules.py)
 
     @property
     def version(self) -> str:
@@ -290,6 +293,7 @@ def _rule(r: dict) -> Rule:
         on_no_code=r.get("on_no_code"),
         source=r["source"],
         origin=r["_origin"],
+        test=compile_when(r.get("when", {})),
     )
 
 

@@ -12,25 +12,26 @@
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 Json = dict[str, Any]
 
 
-def refs(value: Any) -> Iterator[str]:
+def refs(value: Any) -> list[str]:
     """Every reference string inside a Reference, CodeableReference, or list of either."""
+    if isinstance(value, dict):
+        inner = value.get("reference")
+        if isinstance(inner, str):
+            return [inner]
+        return refs(inner) if isinstance(inner, dict) else []  # CodeableReference
     if isinstance(value, list):
-        for item in value:
-            yield from refs(item)
-    elif isinstance(value, dict):
-        if isinstance(value.get("reference"), str):
-            yield value["reference"]
-        elif isinstance(value.get("reference"), dict):  # CodeableReference
-            yield from refs(value["reference"])
+        return [r for item in value for r in refs(item)]
+    return []
 
 
 def first_ref(value: Any) -> str:
-    return next(refs(value), "")
+    found = refs(value)
+    return found[0] if found else ""
 
 
 def codings(value: Any) -> list[Json]:
@@ -92,16 +93,16 @@ def actor_refs(res: Json) -> list[str]:
     out: list[str] = []
     for perf in res.get("performer") or []:
         if isinstance(perf, dict):
-            out += list(refs(perf.get("actor") or perf))
-            out += list(refs(perf.get("onBehalfOf")))
-    out += list(refs(res.get("resultsInterpreter")))
+            out += refs(perf.get("actor") or perf)
+            out += refs(perf.get("onBehalfOf"))
+    out += refs(res.get("resultsInterpreter"))
     return out
 
 
 def device_refs(res: Json) -> list[str]:
-    out = list(refs(res.get("usedReference"))) + list(refs(res.get("used")))
+    out = refs(res.get("usedReference")) + refs(res.get("used"))
     for focal in res.get("focalDevice") or []:
-        out += list(refs(focal.get("manipulated")))
+        out += refs(focal.get("manipulated"))
     return [r for r in out if "Device" in r]
 
 

@@ -40,6 +40,10 @@ class Line:
     documentation: tuple[str, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
 
+    def with_evidence(self, evidence: tuple[str, ...]) -> "Line":
+        return Line(self.code, self.system, self.label, self.modifiers, self.quantity, self.step, self.rule,
+                    self.rationale, evidence, self.documentation, self.alternatives)
+
     @property
     def key(self) -> str:
         """Stable identity of the line within its case: code plus modifiers."""

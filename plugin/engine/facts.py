@@ -261,7 +261,7 @@ def _renderings(case: Case, images: list[Image], volumes: list[Image], procs: li
         if proc.step == "virtual-treatment-simulation" and (found or not volumes):
             continue
         place = proc.implied.get("workstation") or _workstation(case, proc.record, volumes)
-        inst = found.setdefault(place, Instance("3d-rendering", {"workstation": place, "device": _device_name(case, proc.record)}))
+        inst = found.setdefault(place, Instance("3d-rendering", {"workstation": place, "device": _device_name(case, proc.record) or "no workstation recorded, read as independent"}))
         inst.records.append(proc.record)
         inst.add_evidence(proc.record.ref)
     for inst in found.values():

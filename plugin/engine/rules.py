@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import string
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,49 +19,71 @@ class Outcome:
     notices: list[Notice] = field(default_factory=list)
 
 
+MEMO_LIMIT = 50_000  # outcomes kept per mappings object; cleared when full
+
+
 def apply(instances: list[Instance], maps: Mappings, day: str, phase: int, billed: list[str]) -> Outcome:
     out = Outcome()
     for inst in instances:
-        facts = {**inst.facts, "billed": billed}
-        for rule in maps.rules_for(inst.step, facts["claim"], phase):
-            if rule.valid_on(day) and matches(rule.when, facts):
-                _fire(rule, inst, facts, maps, day, out)
+        lines, notices = _outcome(inst, maps, day, phase, tuple(billed))
+        evidence = tuple(inst.evidence)
+        out.lines += [line.with_evidence(evidence) for line in lines]
+        out.notices += notices
     return out
 
 
-def matches(when: dict[str, Any], facts: dict[str, Any]) -> bool:
-    return all(_holds(facts.get(name), cond) for name, cond in when.items())
+def _outcome(inst: Instance, maps: Mappings, day: str, phase: int, billed: tuple) -> tuple[list[Line], list[Notice]]:
+    """What the rules yield for a step instance (lines without evidence). Rules are pure functions of
+    the facts they read, so the result is memoized by exactly those facts' values."""
+    claim = inst.facts["claim"]
+    key = (inst.step, claim, phase, day, billed if phase == 2 else (),
+           tuple(_freeze(inst.facts.get(n)) for n in _reads(maps, inst.step, claim, phase)))
+    memo = maps.memo.setdefault("outcomes", {})
+    if key not in memo:
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        facts, out = {**inst.facts, "billed": list(billed)}, Outcome()
+        for rule in maps.rules_for(inst.step, claim, phase):
+            if rule.valid_on(day) and rule.test(facts):
+                _fire(rule, inst.step, facts, maps, day, out)
+        memo[key] = (out.lines, out.notices)
+    return memo[key]
 
 
-def _holds(value: Any, cond: Any) -> bool:
-    if isinstance(cond, dict):
-        return all(_holds_op(value, op, arg) for op, arg in cond.items())
-    if isinstance(cond, list):
-        return any(_same(value, c) for c in cond)
-    return _same(value, cond)
+def _reads(maps: Mappings, step: str, claim: str, phase: int) -> tuple[str, ...]:
+    """Every fact the rules of this step read (both claim forms: alternatives read the other one)."""
+    cache = maps.memo.setdefault("reads", {})
+    if (step, claim, phase) not in cache:
+        names: set[str] = set()
+        for rule in maps.rules_for(step, claim, phase) + maps.rules_for(step, OTHER_CLAIM[claim], phase):
+            names |= set(rule.when) | _template_names(rule) | _table_names(maps, rule)
+            names |= {"units"} if rule.quantity == "units" else {"minutes"} if isinstance(rule.quantity, dict) else set()
+        cache[(step, claim, phase)] = tuple(sorted(names - {"billed", "claim", "step"}))
+    return cache[(step, claim, phase)]
 
 
-def _holds_op(value: Any, op: str, arg: Any) -> bool:
-    if op == "not":
-        return not _holds(value, arg)
-    if op in ("min", "max"):
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= arg if op == "min" else value <= arg)
-    hit = bool(set(value or ()) & set(arg))
-    return hit if op == "any" else not hit
+def _template_names(rule: Rule) -> set[str]:
+    texts = [rule.rationale] + [n.get("detail", "") for n in (*rule.notices, rule.on_no_code or {})]
+    return {name for text in texts for name in _placeholders(text)}
 
 
-def _same(value: Any, cond: Any) -> bool:
-    return value == cond if isinstance(cond, bool) or isinstance(value, bool) else str(value) == str(cond)
+def _table_names(maps: Mappings, rule: Rule) -> set[str]:
+    specs = [s for s in (rule.code, rule.modifiers) if isinstance(s, dict)]
+    return {n for s in specs for n in (lambda by: by if isinstance(by, list) else [by])(maps.tables[s["table"]]["by"])}
 
 
-def _fire(rule: Rule, inst: Instance, facts: dict, maps: Mappings, day: str, out: Outcome) -> None:
+def _freeze(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _fire(rule: Rule, step: str, facts: dict, maps: Mappings, day: str, out: Outcome) -> None:
     code = resolve(rule.code, maps, facts)
     if rule.code is not None and not code:
         if rule.on_no_code:
             out.notices.append(notice(rule.on_no_code, rule, facts, maps, []))
         return
     if code and _valid_code(maps, code, day):
-        out.lines.append(_line(rule, code, inst, facts, maps, day))
+        out.lines.append(_line(rule, code, step, facts, maps, day))
     for spec in rule.notices:
         out.notices.append(notice(spec, rule, facts, maps, [code] if code else []))
 
@@ -74,19 +97,19 @@ def _valid_code(maps: Mappings, code: str, day: str) -> bool:
     return valid["from"] <= day and (not valid.get("to") or day <= valid["to"])
 
 
-def _line(rule: Rule, code: str, inst: Instance, facts: dict, maps: Mappings, day: str) -> Line:
+def _line(rule: Rule, code: str, step: str, facts: dict, maps: Mappings, day: str) -> Line:
     return Line(
         code=code,
         system=maps.system_uri(code),
         label=maps.label(code),
         modifiers=tuple(resolve(rule.modifiers, maps, facts) or ()),
         quantity=quantity(rule.quantity, facts),
-        step=inst.step,
+        step=step,
         rule=rule.id,
-        rationale=render(rule.rationale, facts),
-        evidence=tuple(inst.evidence),
+        rationale=render(rule.rationale, facts, maps),
+        evidence=(),
         documentation=rule.documentation,
-        alternatives=tuple(_alternatives(rule, inst, facts, maps, day)),
+        alternatives=tuple(_alternatives(rule, step, facts, maps, day)),
     )
 
 
@@ -98,13 +121,13 @@ def quantity(spec: Any, facts: dict) -> int:
     return int(spec)
 
 
-def _alternatives(rule: Rule, inst: Instance, facts: dict, maps: Mappings, day: str) -> list[Alternative]:
+def _alternatives(rule: Rule, step: str, facts: dict, maps: Mappings, day: str) -> list[Alternative]:
     alts = [Alternative(a["code"], a["why"], maps.system_uri(a["code"]), tuple(a.get("modifiers", ()))) for a in rule.alternatives]
     other = OTHER_CLAIM[facts["claim"]]
     flipped = {**facts, "claim": other}
-    for alt_rule in maps.rules_for(inst.step, other, rule.phase):
-        code = resolve(alt_rule.code, maps, flipped) if alt_rule.valid_on(day) and matches(alt_rule.when, flipped) else None
-        if code and all(a.code != code for a in alts):
+    for alt_rule in maps.rules_for(step, other, rule.phase):
+        code = resolve(alt_rule.code, maps, flipped) if alt_rule.valid_on(day) and alt_rule.test(flipped) else None
+        if code and code != resolve(rule.code, maps, facts) and all(a.code != code for a in alts):
             mods = tuple(resolve(alt_rule.modifiers, maps, flipped) or ())
             alts.append(Alternative(code, f"on a {other} claim ({alt_rule.id})", maps.system_uri(code), mods))
     return alts
@@ -112,19 +135,23 @@ def _alternatives(rule: Rule, inst: Instance, facts: dict, maps: Mappings, day: 
 
 def notice(spec: dict, rule: Rule | None, facts: dict, maps: Mappings, codes: list[str]) -> Notice:
     codes = list(spec.get("codes") or codes)
-    detail = render(spec.get("detail", ""), facts)
+    detail = render(spec.get("detail", ""), facts, maps)
     message = maps.notices[spec["kind"]].format(codes=", ".join(codes) or "-", detail=detail or "-")
     return Notice(spec["kind"], tuple(codes), message, rule.id if rule else spec.get("rule", ""))
 
 
-class _Facts(dict):
-    def __missing__(self, key: str) -> str:
-        return "unknown"
+def render(template: str, facts: dict, maps: Mappings) -> str:
+    """A message with facts filled in; enum values read through facts.yaml `words` where given."""
+    names = _placeholders(template)
+    if not names:
+        return template
+    words = {k: maps.facts.get(k, {}).get("words", {}) for k in names}
+    return template.format_map({k: words[k].get(str(facts.get(k)), _word(facts.get(k))) for k in names})
 
 
-def render(template: str, facts: dict) -> str:
-    values = _Facts({k: _word(v) for k, v in facts.items()})
-    return string.Formatter().vformat(template, (), values)
+@lru_cache(maxsize=1024)
+def _placeholders(template: str) -> tuple[str, ...]:
+    return tuple(sorted({name for _, name, _, _ in string.Formatter().parse(template) if name}))
 
 
 def _word(value: Any) -> str:

@@ -4,20 +4,23 @@ Coding needs header facts only: who acquired a series (Manufacturer, Manufacture
 DeviceSerialNumber, InstitutionName), what it is (Modality, ImageType, SeriesDescription, ProtocolName,
 BodyPartExamined, ContrastBolusAgent) and how big it is (ReconstructionDiameter or Rows/Columns x PixelSpacing,
 slice positions). None of that is in the pixel data, so pixel data is never read: a 300-slice CBCT is 150 MB
-of pixels and a few hundred KB of headers. pydicom parses each fully read file up to, never into, Pixel Data
-(`read_partial`, the function behind `dcmread(stop_before_pixels=True)`) and keeps only the tags in `TAGS`.
+of pixels and a few hundred KB of headers. A file that is parsed is parsed by pydicom up to, never into, Pixel
+Data, keeping only the tags in `TAGS`: `read_partial` (what `dcmread(stop_before_pixels=True, specific_tags=...)`
+calls) with a `stop_when` that stops at Pixel Data and also notes where each element ends, because pydicom
+accepts a header cut short without complaint.
 
 One file per series is enough where the series agrees. Per directory the first file (by name) is parsed; every
-other file is read as a short prefix (its header, about 1-4 KiB) and matched to a parsed file by transfer syntax
-and the exact bytes of its SeriesInstanceUID element(s); its ImagePositionPatient comes from the same prefix, and
-its Pixel Data element header must declare the same length and fit in the file (so a file cut short is caught
-without parsing it). A file that does not match is parsed, and becomes a match target in turn: it may belong to
-another series (a folder holding several), or be corrupt.
+other file is read as a short prefix (the parsed file's header length + 1 KiB) and matched to a parsed file by
+transfer syntax and the exact bytes of its SeriesInstanceUID element(s); its ImagePositionPatient comes from the
+same prefix, and its Pixel Data element header must declare the same length and fit in the file (so a file cut
+short is caught without parsing it). A file that does not match is parsed, and becomes a match target in turn:
+it may belong to another series (a folder holding several), or be corrupt.
 
 A file is unusable (a `Problem`, reason "InvalidDicom", never an exception) when it is not Part 10 DICOM, its
 header is cut inside a data element, it lacks SeriesInstanceUID or Modality, or (uncompressed transfer syntaxes)
 its Pixel Data is shorter than Rows x Columns x SamplesPerPixel x NumberOfFrames x BitsAllocated / 8 or runs past
-the end of the file. A file without Pixel Data (a header-only export) is read. Messages never quote patient data.
+the end of the file. A file without Pixel Data (a header-only export) is read. Messages never quote header values
+(no patient data): a pydicom error is named by its type only.
 """
 from __future__ import annotations
 
@@ -27,8 +30,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import median
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_partial
@@ -48,8 +50,7 @@ KEYWORDS = (
 )
 TAGS = [Tag(keyword) for keyword in KEYWORDS]
 REQUIRED = ("SeriesInstanceUID", "Modality")
-PREFIX_BYTES = 4096  # least prefix read of a file matched to a parsed one (grows with the parsed header)
-PREFIX_SLACK = 1024  # header length may differ a little between files of one series
+PREFIX_SLACK = 1024  # prefix read = the parsed file's header + this (headers of one series differ a little)
 
 _JSON_KEYS = {f"{int(tag):08X}" for tag in TAGS}
 _HEX8 = re.compile(r"[0-9A-Fa-f]{8}\Z")
@@ -110,16 +111,27 @@ class _Scan:
     position: tuple[float, ...] | None
 
 
+class _PixelElement(NamedTuple):
+    tag: int
+    length: int  # as declared; _UNDEFINED for encapsulated (compressed) pixel data
+    value_start: int  # file offset of the value
+    end: int | None  # value_start + length, None when undefined
+
+
 class _Walk:
     """`stop_when` for read_partial: stops at Pixel Data and remembers where top-level elements end."""
 
     def __init__(self, fp: Any) -> None:
-        self.fp, self.elements, self.end, self.pixel = fp, 0, None, None
+        self.fp = fp
+        self.elements = 0
+        self.end: int | None = None  # where the last element before Pixel Data ends (None: undefined length)
+        self.pixel: _PixelElement | None = None
 
     def __call__(self, tag: int, vr: str | None, length: int) -> bool:
-        end = None if length == _UNDEFINED else self.fp.tell() + length
+        start = self.fp.tell()  # pydicom asks before reading the value: the value starts here
+        end = None if length == _UNDEFINED else start + length
         if tag in _PIXEL_TAGS:
-            self.pixel = (int(tag), length, self.fp.tell(), end)
+            self.pixel = _PixelElement(int(tag), length, start, end)
             return True
         self.elements, self.end = self.elements + 1, end
         return False
@@ -131,7 +143,7 @@ class _Walk:
 def is_dicom_file(path: Path) -> bool:
     """True when the file has the Part 10 'DICM' marker at byte 128 (reads 132 bytes)."""
     try:
-        with open(path, "rb") as fp:
+        with open(path, "rb", buffering=0) as fp:  # unbuffered: the one read asks for 132 bytes, not a block
             return fp.read(132)[128:] == b"DICM"
     except OSError:
         return False
@@ -139,13 +151,13 @@ def is_dicom_file(path: Path) -> bool:
 
 def read_dicom_files(paths: list[Path]) -> ReadResult:
     """Part 10 files -> one DicomSeries per SeriesInstanceUID (sorted by UID) and a Problem per unusable file."""
-    folders: dict[Path, list[Path]] = {}
-    for path in dict.fromkeys(Path(p) for p in paths):
-        folders.setdefault(path.parent, []).append(path)
+    folders: dict[str, list[str]] = {}
+    for path in dict.fromkeys(map(os.fspath, paths)):  # plain strings: this loop runs once per slice
+        folders.setdefault(os.path.dirname(path), []).append(path)
     members: list[_Instance] = []
     problems: list[Problem] = []
     for folder in sorted(folders):
-        found, failed = _read_folder(sorted(folders[folder], key=lambda p: p.name))
+        found, failed = _read_folder(sorted(folders[folder], key=os.path.basename))
         members += found
         problems += failed
     return ReadResult(evidence=list(_group(members)), problems=sorted(problems, key=lambda p: p.source))
@@ -181,19 +193,19 @@ def _is_json_dataset(item: Any) -> bool:
 # ---------------------------------------------------------------- Part 10 files
 
 
-def _read_folder(files: list[Path]) -> tuple[list[_Instance], list[Problem]]:
+def _read_folder(files: list[str]) -> tuple[list[_Instance], list[Problem]]:
     """Parse a file only where no parsed file of the folder matches its prefix (see module docstring)."""
     reps: dict[tuple[bytes, ...], _Rep] = {}
     found: list[_Instance] = []
     problems: list[Problem] = []
-    prefix = PREFIX_BYTES
+    prefix = 0
     for path in files:
         instance = _match(path, reps, prefix) if reps else None
         if instance is None:
             try:
                 instance, scan = _parse(path)
             except InvalidDicom as err:
-                problems.append(Problem(source=str(path), reason=err.reason, message=str(err)))
+                problems.append(Problem(source=path, reason=err.reason, message=str(err)))
                 continue
             if scan is not None:
                 reps.setdefault(scan.key, _Rep(instance.series_uid, scan.pixel_length, scan.position is not None))
@@ -202,12 +214,14 @@ def _read_folder(files: list[Path]) -> tuple[list[_Instance], list[Problem]]:
     return found, problems
 
 
-def _match(path: Path, reps: dict[tuple[bytes, ...], _Rep], prefix: int) -> _Instance | None:
+def _match(path: str, reps: dict[tuple[bytes, ...], _Rep], prefix: int) -> _Instance | None:
     """The file as a member of a parsed file's series, from its first `prefix` bytes; None: parse it."""
     try:
-        with open(path, "rb") as fp:
-            size = os.fstat(fp.fileno()).st_size
-            head = fp.read(prefix)
+        fd = os.open(path, os.O_RDONLY)  # no buffered file object: this runs once per slice
+        try:
+            size, head = os.fstat(fd).st_size, os.read(fd, prefix)
+        finally:
+            os.close(fd)
     except OSError:
         return None
     if head[128:132] != b"DICM":
@@ -217,11 +231,11 @@ def _match(path: Path, reps: dict[tuple[bytes, ...], _Rep], prefix: int) -> _Ins
         if rep is None or rep.pixel_length != scan.pixel_length or rep.has_position != (scan.position is not None):
             continue
         if scan.pixel_length == _UNDEFINED or scan.value_start + scan.pixel_length <= size:
-            return _Instance(str(path), rep.series_uid, scan.position)
+            return _Instance(path, rep.series_uid, scan.position)
     return None
 
 
-def _parse(path: Path) -> tuple[_Instance, _Scan | None]:
+def _parse(path: str) -> tuple[_Instance, _Scan | None]:
     """Parse one file's header up to Pixel Data (raises InvalidDicom); the scan makes it a match target."""
     try:
         with open(path, "rb") as fp, warnings.catch_warnings():
@@ -232,17 +246,17 @@ def _parse(path: Path) -> tuple[_Instance, _Scan | None]:
             fp.seek(0)
             walk = _Walk(fp)
             ds = read_partial(fp, stop_when=walk, specific_tags=TAGS)
-            head = _read_head(fp, walk)
+            deflated = ds.file_meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+            head = b"" if deflated else _read_head(fp, walk)  # deflated: offsets are in the inflated stream
     except OSError as exc:
         raise InvalidDicom(f"cannot read the file ({type(exc).__name__})") from exc
     except (InvalidDicom, MemoryError):
         raise
     except Exception as exc:  # pydicom raises many types on corrupt input; each is one unusable file
         raise InvalidDicom(f"cannot parse the DICOM header, truncated or corrupt ({_name(exc)})") from exc
-    transfer_syntax = ds.file_meta.get("TransferSyntaxUID")
-    if transfer_syntax != DeflatedExplicitVRLittleEndian:
-        _check_complete(ds, walk, size, transfer_syntax)
-    instance = _instance(str(path), ds)
+    if not deflated:
+        _check_complete(ds, walk, size, ds.file_meta.get("TransferSyntaxUID"))
+    instance = _instance(path, ds)
     return instance, _rep_scan(head, walk)
 
 
@@ -251,11 +265,11 @@ def _read_head(fp: Any, walk: _Walk) -> bytes:
     if walk.pixel is None:
         return b""
     fp.seek(0)
-    return fp.read(walk.pixel[2])
+    return fp.read(walk.pixel.value_start)
 
 
 def _rep_scan(head: bytes, walk: _Walk) -> _Scan | None:
-    if walk.pixel is None or walk.pixel[0] != _PIXEL_DATA:
+    if not head or walk.pixel is None or walk.pixel.tag != _PIXEL_DATA:
         return None
     return next((scan for scan in _scans(head) if scan.value_start == len(head)), None)
 
@@ -269,7 +283,7 @@ def _check_complete(ds: Dataset, walk: _Walk, size: int, transfer_syntax: Any) -
             raise InvalidDicom(f"truncated: the header is cut inside a data element (file has {size} bytes)")
         return
     tag, length, _, end = walk.pixel
-    if tag != _PIXEL_DATA or length == _UNDEFINED or transfer_syntax not in _UNCOMPRESSED:
+    if tag != _PIXEL_DATA or end is None or transfer_syntax not in _UNCOMPRESSED:
         return
     if end > size:
         raise InvalidDicom(f"truncated: Pixel Data declares {length} bytes but only {size - (end - length)} remain")
@@ -417,7 +431,11 @@ def _height(ds: Dataset, positions: list[tuple[float, ...] | None], count: int, 
 
 
 def _extent(ds: Dataset, positions: list[tuple[float, ...] | None]) -> float | None:
-    """Distance between the outermost slices along the slice normal, plus the median step between slices."""
+    """Distance between the outermost slices along the slice normal, plus one slice spacing.
+
+    The spacing is SpacingBetweenSlices, else the smallest step between slice positions (a missing slice
+    leaves a gap, it does not make the slices thicker).
+    """
     orientation = _floats(ds.get("ImageOrientationPatient"))
     if len(orientation) != 6:
         return None
@@ -426,7 +444,8 @@ def _extent(ds: Dataset, positions: list[tuple[float, ...] | None]) -> float | N
     depths = sorted({round(sum(n * p for n, p in zip(normal, pos)), 4) for pos in positions if pos})
     if len(depths) < 2:
         return None
-    return depths[-1] - depths[0] + median(hi - lo for lo, hi in zip(depths, depths[1:]))
+    step = _float(ds.get("SpacingBetweenSlices")) or min(hi - lo for lo, hi in zip(depths, depths[1:]))
+    return depths[-1] - depths[0] + step
 
 
 def _contrast(ds: Dataset) -> bool | None:

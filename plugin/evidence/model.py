@@ -6,6 +6,7 @@ use and why). Nothing here knows about codes: classification for coding happens 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -30,11 +31,11 @@ class FhirResource:
     resource: dict[str, Any]
     full_url: str = ""  # Bundle.entry.fullUrl, so "urn:uuid:..." references resolve
 
-    @property
+    @cached_property
     def type(self) -> str:
         return self.resource["resourceType"]
 
-    @property
+    @cached_property
     def ref(self) -> str:
         return f"{self.type}/{self.resource.get('id', '')}"
 
