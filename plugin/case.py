@@ -211,10 +211,10 @@ def _group(read: ReadResult, items: list[FhirResource], index: Index, practice: 
         if item.type in CLINICAL:
             case_for(_record_key(item, index, encounters, single)).records.append(item)
     study_cases = _study_cases(cases)
-    for series in (e for e in read.evidence if isinstance(e, DicomSeries)):
+    for series in _unique(e for e in read.evidence if isinstance(e, DicomSeries)):
         key = study_cases.get(series.study_uid) or _series_key(series, patients, encounters, single)
         case_for(key).series.append(series)
-    meshes = [e for e in read.evidence if isinstance(e, SurfaceMesh)]
+    meshes = _unique(e for e in read.evidence if isinstance(e, SurfaceMesh))
     if not cases and meshes:
         case_for("Files/" + os.path.basename(os.path.dirname(os.path.abspath(meshes[0].source))))
     for mesh in meshes:
@@ -224,6 +224,11 @@ def _group(read: ReadResult, items: list[FhirResource], index: Index, practice: 
     for case in cases.values():
         _fill_identity(case, items, index)
     return [cases[k] for k in sorted(cases)]
+
+
+def _unique(items) -> list:
+    """Each series / mesh once, in a stable order, however often it was read."""
+    return sorted(set(items), key=lambda e: (e.ref, e.source))
 
 
 def _patient_lookup(items: list[FhirResource]) -> dict[str, str]:

@@ -38,7 +38,9 @@ class Instance:
     images: list[Image] = field(default_factory=list)
 
     def add_evidence(self, *refs: str) -> None:
-        self.evidence += [r for r in refs if r and r not in self.evidence]
+        for ref in refs:
+            if ref and ref not in self.evidence:
+                self.evidence.append(ref)
 
 
 @dataclass

@@ -8,6 +8,7 @@ Problem naming the file; the rest is still read.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from plugin.errors import InputError
@@ -44,12 +45,27 @@ def _expand(paths: list[str | Path], result: ReadResult) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+            files.extend(_walk(path))
         elif path.is_file():
             files.append(path)
         else:
             result.problems.append(Problem(str(path), "MissingFile", "no such file or folder"))
     return files
+
+
+def _walk(folder: Path) -> list[Path]:
+    """Files below a folder, following symlinked folders once each (no loops), hidden files left out."""
+    seen: set[str] = set()
+    found: list[Path] = []
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(root, n) for n in sorted(names) if not n.startswith(".") and Path(root, n).is_file()]
+    return sorted(found)
 
 
 def sniff(path: Path) -> str:

@@ -1,0 +1,44 @@
+"""Order and duplicate independence: the same evidence in any order, or repeated, codes the same."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plugin import mappings
+from plugin.case import assemble
+from plugin.engine import suggest
+from plugin.evidence.files import read_paths
+from plugin.evidence.model import ReadResult
+from plugin.output.chargeitems import to_bundle
+from tests.engine.rich_case import write_rich_case
+from tests.factories import fhir as f
+
+
+def code(evidence: list, claim: str) -> tuple[str, str]:
+    maps = mappings.load()
+    results = [suggest(c, maps) for c in assemble(ReadResult(evidence=list(evidence)), f.PRACTICE, claim, maps)]
+    return json.dumps([r.as_dict() for r in results], sort_keys=True), json.dumps(to_bundle(results, "R4"), sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def evidence(tmp_path_factory):
+    return read_paths([write_rich_case(tmp_path_factory.mktemp("rich"))]).evidence
+
+
+def test_rich_case_codes_something_on_both_claims(evidence):
+    for claim in ("dental", "medical"):
+        lines = json.loads(code(evidence, claim)[0])[0]["lines"]
+        assert len(lines) >= 5, claim
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), claim=st.sampled_from(["dental", "medical"]))
+def test_any_order_and_duplicates_give_the_same_output(evidence, data, claim):
+    reference = code(evidence, claim)
+    shuffled = data.draw(st.permutations(evidence))
+    repeats = data.draw(st.lists(st.sampled_from(evidence), max_size=len(evidence)))
+    assert code(list(shuffled) + repeats, claim) == reference

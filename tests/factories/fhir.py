@@ -1,0 +1,72 @@
+"""Small FHIR builders for tests: a practice, its people and devices, an encounter, procedures."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+NPI = "http://hl7.org/fhir/sid/us-npi"
+PRACTICE_NPI = "1234567893"
+PRACTICE = f"{NPI}|{PRACTICE_NPI}"
+WF = "https://dwcoder.org/fhir/CodeSystem/workflow-step"
+ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+def practice(org_id: str = "prac") -> list[dict]:
+    return [
+        {"resourceType": "Organization", "id": org_id, "identifier": [{"system": NPI, "value": PRACTICE_NPI}], "name": "Test OMS"},
+        {"resourceType": "Practitioner", "id": "dr"},
+        {"resourceType": "PractitionerRole", "id": "dr-role", "practitioner": {"reference": "Practitioner/dr"}, "organization": {"reference": f"Organization/{org_id}"}},
+    ]
+
+
+def outside(org_id: str = "lab", person: str = "ext") -> list[dict]:
+    return [
+        {"resourceType": "Organization", "id": org_id, "name": f"Outside {org_id}"},
+        {"resourceType": "Practitioner", "id": person},
+        {"resourceType": "PractitionerRole", "id": f"{person}-role", "practitioner": {"reference": f"Practitioner/{person}"}, "organization": {"reference": f"Organization/{org_id}"}},
+    ]
+
+
+def patient(pid: str = "pt", mrn: str = "MRN-1") -> dict:
+    return {"resourceType": "Patient", "id": pid, "identifier": [{"system": "urn:mrn", "value": mrn}]}
+
+
+def encounter(eid: str = "enc", kind: str = "established-patient", cls: str = "AMB", minutes: int | None = None,
+              day: str = "2026-05-04", pid: str = "pt", provider: str = "prac") -> dict:
+    res: dict[str, Any] = {"resourceType": "Encounter", "id": eid, "status": "finished", "class": {"system": ACT, "code": cls},
+                           "subject": {"reference": f"Patient/{pid}"}, "serviceProvider": {"reference": f"Organization/{provider}"},
+                           "type": [{"coding": [{"system": WF, "code": kind}]}],
+                           "period": {"start": f"{day}T09:00:00Z", "end": f"{day}T10:00:00Z"}}
+    if minutes is not None:
+        res["length"] = {"value": minutes, "unit": "min", "system": "http://unitsofmeasure.org", "code": "min"}
+    return res
+
+
+def device(did: str, serial: str, name: str, owner: str = "prac") -> dict:
+    return {"resourceType": "Device", "id": did, "serialNumber": serial, "deviceName": [{"name": name, "type": "model-name"}],
+            "owner": {"reference": f"Organization/{owner}"}}
+
+
+def procedure(pid: str, code: str, actor: str = "Practitioner/dr", system: str = WF, eid: str = "enc",
+              device: str = "", note: str = "", day: str = "2026-05-04", status: str = "completed") -> dict:
+    res: dict[str, Any] = {"resourceType": "Procedure", "id": pid, "status": status, "subject": {"reference": "Patient/pt"},
+                           "encounter": {"reference": f"Encounter/{eid}"}, "code": {"coding": [{"system": system, "code": code}]},
+                           "performedDateTime": f"{day}T10:00:00Z", "performer": [{"actor": {"reference": actor}}]}
+    if device:
+        res["usedReference"] = [{"reference": device}]
+    if note:
+        res["note"] = [{"text": note}]
+    return res
+
+
+def bundle(*resources: dict, kind: str = "collection") -> dict:
+    return {"resourceType": "Bundle", "type": kind,
+            "entry": [{"fullUrl": f"urn:uuid:{r['resourceType']}-{r.get('id', i)}", "resource": r} for i, r in enumerate(resources)]}
+
+
+def write(folder: Path, name: str, data: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(json.dumps(data, indent=1))
+    return path

@@ -1,0 +1,84 @@
+"""The command line as a user runs it: formats, exit status, bad input next to good input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import fhir.resources.R4B.bundle as r4b_bundle
+import fhir.resources.bundle as r5_bundle
+import pytest
+
+from plugin.cli import main
+from tests.engine.rich_case import write_rich_case
+from tests.factories import fhir as f
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory):
+    return write_rich_case(tmp_path_factory.mktemp("cli") / "case")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "plugin.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_json_is_one_object_per_case_and_exit_zero(rich):
+    done = run("suggest", str(rich), "--claim", "dental", "--practice", f.PRACTICE, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.strip().splitlines()
+    out = json.loads(line)
+    assert out["case"] == "Encounter/enc" and out["claim"] == "dental"
+    assert {"D0366", "D0393", "D0801"} <= {l["code"] for l in out["lines"]}
+    assert all(l["rule"] and l["rationale"] and l["evidence"] for l in out["lines"])
+
+
+@pytest.mark.parametrize(("version", "model"), [("R4", r4b_bundle.Bundle), ("R5", r5_bundle.Bundle)])
+def test_fhir_format_is_a_valid_bundle_of_chargeitems(rich, version, model):
+    done = run("suggest", str(rich), "--claim", "medical", "--practice", f.PRACTICE, "--format", "fhir", "--fhir-version", version)
+    assert done.returncode == 0, done.stderr
+    bundle = model.model_validate(json.loads(done.stdout))
+    items = [e.resource for e in bundle.entry]
+    assert {i.status for i in items} == {"planned"}
+    assert "21085" in {i.code.coding[0].code for i in items}
+
+
+def test_table_format_is_for_people(rich, capsys):
+    assert main(["suggest", str(rich), "--claim", "medical", "--practice", f.PRACTICE, "--format", "table"]) == 0
+    text = capsys.readouterr().out
+    assert "70486" in text and "mue-exceeded" in text and "Notices:" in text
+
+
+def test_corrupt_inputs_are_named_the_rest_is_coded_and_exit_is_one(rich, tmp_path, capsys):
+    case = tmp_path / "case"
+    case.mkdir()
+    for item in rich.iterdir():
+        (case / item.name).symlink_to(item)
+    (case / "broken.json").write_text("{not json")
+    (case / "cut.stl").write_bytes(b"\0" * 84 + b"\x10\0\0\0" + b"\0" * 100)
+    (case / "bad.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00")
+    code = main(["suggest", str(case), "--claim", "dental", "--practice", f.PRACTICE])
+    captured = capsys.readouterr()
+    assert code == 1
+    out = json.loads(captured.out)
+    assert "D0366" in {l["code"] for l in out["lines"]}
+    assert sorted(s["reason"] for s in out["skipped"]) == ["InvalidDicom", "InvalidMesh", "MalformedJSON"]
+    for name in ("broken.json", "cut.stl", "bad.dcm"):
+        assert name in captured.err
+    assert "MRN-R" not in captured.err  # no patient identifiers on stderr
+
+
+def test_unknown_code_is_a_notice_and_a_skip(tmp_path, capsys):
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(),
+                                          f.procedure("x", "cbct-scan"), f.procedure("y", "D9999", system="http://www.ada.org/cdt")))
+    assert main(["suggest", str(tmp_path), "--practice", f.PRACTICE]) == 1
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert [n for n in out["notices"] if n["kind"] == "unmapped-code"][0]["codes"] == ["D9999", "cbct-scan"]
+    assert "did you mean 'cbct'" in captured.err
+
+
+def test_bad_mappings_folder_exits_two(tmp_path, capsys):
+    (tmp_path / "settings.yaml").write_text("default_claim: sometimes\n")
+    assert main(["suggest", str(tmp_path), "--mappings", str(tmp_path)]) == 2
+    assert "default_claim: 'sometimes' is not one of" in capsys.readouterr().err
