@@ -98,6 +98,7 @@ class Case:
     meshes: list[SurfaceMesh] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     coverages: list[FhirResource] = field(default_factory=list)
+    memo: dict[tuple, Any] = field(default_factory=dict, repr=False)  # per-case answers the engine reuses
 
     @property
     def encounter_ref(self) -> str:

@@ -40,6 +40,8 @@ def codings(value: Any) -> list[Json]:
         return [c for item in value for c in codings(item)]
     if not isinstance(value, dict):
         return []
+    if "concept" in value:  # R5 CodeableReference
+        return codings(value["concept"])
     if "coding" in value:
         return [c for c in value["coding"] if isinstance(c, dict)]
     return [value] if "code" in value else []
@@ -50,6 +52,7 @@ def texts(value: Any) -> list[str]:
     out = []
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, dict):
+            item = item.get("concept", item)  # R5 CodeableReference
             out += [item.get("text", "")] + [c.get("display", "") for c in codings(item)]
     return [t for t in out if t]
 

@@ -26,6 +26,8 @@ WORKFLOW = "https://dwcoder.org/fhir/CodeSystem/workflow-step"
 PATIENT_STATUS = {"new-patient": "new", "established-patient": "established", "consultation": "consultation"}
 IMAGING_STEPS = {"cbct": "cbct", "ct": "ct", "panoramic-image": "panoramic", "cephalometric-image": "cephalometric", "photographs": "photograph"}
 SCAN_STEPS = ("intraoral-scan", "model-scan", "facial-scan", "facial-prosthesis-scan")
+MADE = frozenset({"3d-print-model", "surgical-splint", "surgical-implant-guide", "cutting-guide", "custom-plate",
+                  "custom-distractor", "paralleling-guide", "medical-model", "conventional-impression-cast"})
 PER_ITEM = {"surgical-splint": "splint", "3d-print-model": "print", "photographs": "photographs"}
 
 
@@ -104,19 +106,28 @@ def _step_of(rec: FhirResource, maps: Mappings, out: Derived) -> Proc | None:
     return None
 
 
-def _who(case: Case, rec: FhirResource) -> bool | None:
-    """True when the practice did it, False when a third party did, None when the record does not say."""
+def _who(case: Case, rec: FhirResource, made: bool) -> bool | None:
+    """True when the practice did it, False when a third party did, None when the record does not say.
+    For a made item (`made`) an outside device means it was made outside; for a service (rendering,
+    simulation, scan) the performer decides and the device only says where it was done."""
+    key = ("who", rec.ref, made)
+    if key not in case.memo:
+        case.memo[key] = _who_uncached(case, rec, made)
+    return case.memo[key]
+
+
+def _who_uncached(case: Case, rec: FhirResource, made: bool) -> bool | None:
     devices = [case.practice.owns(case.index.canonical(r)) for r in fr.device_refs(rec.resource)]
     actors = [case.practice.owns(case.index.canonical(r)) for r in fr.actor_refs(rec.resource)]
-    if False in devices:
+    if made and False in devices:
         return False
     if True in actors or True in devices:
         return True
-    return False if False in actors else None
+    return False if False in actors or False in devices else None
 
 
-def _performer(case: Case, recs: list[FhirResource]) -> str:
-    votes = [_who(case, r) for r in recs]
+def _performer(case: Case, recs: list[FhirResource], made: bool = False) -> str:
+    votes = [_who(case, r, made) for r in recs]
     return "third-party" if votes and all(v is False for v in votes) else "practice"
 
 
@@ -206,7 +217,7 @@ def _captured(case: Case, inst: Instance) -> bool:
                         case.practice.owns_institution(image.institution)):
             if verdict is not None:
                 return verdict
-    votes = [_who(case, r) for r in inst.records]
+    votes = [_who(case, r, False) for r in inst.records]
     if any(v is not None for v in votes):
         return True in votes
     return _practice_encounter(case)
@@ -254,9 +265,9 @@ def _setting(case: Case, maps: Mappings) -> str:
 # ------------------------------------------------------------------------------------------ 3D rendering
 def _renderings(case: Case, images: list[Image], volumes: list[Image], procs: list[Proc], maps: Mappings) -> list[Instance]:
     found: dict[str, Instance] = {}
-    acquisition = {(v.station.lower(), v.serial.lower()) for v in volumes} - {("", "")}
+    units = {v.station.lower() for v in volumes} | {v.serial.lower() for v in volumes}
     for image in (i for i in images if i.kind == "derived"):
-        place = "acquisition" if (image.station.lower(), image.serial.lower()) in acquisition else "independent"
+        place = "acquisition" if {image.station.lower(), image.serial.lower()} & (units - {""}) else "independent"
         inst = found.setdefault(place, Instance("3d-rendering", {"workstation": place, "performer": "practice", "device": image.device or image.station}))
         inst.add_evidence(*image.evidence)
     for proc in (p for p in procs if p.step in ("3d-rendering", "virtual-treatment-simulation")):
@@ -306,7 +317,8 @@ def _surface_scans(case: Case, images: list[Image], procs: list[Proc], maps: Map
     per_file = maps.settings["quantity"]["surface_scan"] == "per-file"
     for inst in found.values():
         inst.facts["performer"] = _performer(case, inst.records) if inst.records else "practice"
-        inst.facts["units"] = max(inst.facts.pop("files", 0), 1) if per_file else 1
+        files = inst.facts.pop("files", 0)
+        inst.facts["units"] = max(files, 1) if per_file else 1
     return [found[k] for k in sorted(found)]
 
 
@@ -326,7 +338,7 @@ def _other_steps(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance
     handled = {"evaluation", "oral-evaluation", "image-interpretation", "3d-rendering", *IMAGING_STEPS, *SCAN_STEPS}
     groups: dict[tuple[str, str], Instance] = {}
     for proc in (p for p in procs if p.step not in handled):
-        performer = proc.implied.get("performer") or _performer(case, [proc.record])
+        performer = proc.implied.get("performer") or _performer(case, [proc.record], proc.step in MADE)
         inst = groups.setdefault((proc.step, performer), Instance(proc.step, {"performer": performer}))
         inst.records.append(proc.record)
         inst.add_evidence(proc.record.ref)
@@ -342,7 +354,9 @@ def _other_steps(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance
 def _case_facts(case: Case, instances: list[Instance], volumes: list[Image], setting: str, maps: Mappings) -> None:
     count = len({v.uid for v in volumes})
     scans = sum(1 for i in instances if i.step in SCAN_STEPS)
-    shared = {"claim": case.claim, "setting": setting, "encounter_class": fr.encounter_class(case.encounter or {}),
+    cls = fr.encounter_class(case.encounter or {})
+    place = "inpatient" if cls in maps.settings["place"]["inpatient_classes"] else "emergency" if cls in maps.settings["place"]["emergency_classes"] else "outpatient"
+    shared = {"claim": case.claim, "setting": setting, "place": place, "encounter_class": cls,
               "on_volume": count > 0, "volumes": count, "surface_scans": scans}
     for inst in instances:
         inst.facts = {**shared, "units": 1, "documented": True, "cost_bearer": "facility" if setting == "facility" else "practice", **inst.facts, "step": inst.step}

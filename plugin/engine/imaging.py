@@ -136,10 +136,10 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern:
 def fov(image: Image, maps: Mappings) -> str:
     """CBCT field of view class from body part, description, diameter and height (settings.fov)."""
     cfg = maps.settings["fov"]
-    part, text = image.body_part.upper(), image.text
+    parts, text = set(image.body_part.upper().split()) | {image.body_part.upper()}, image.text
 
     def said(key: str, words: str) -> bool:
-        return part in cfg[key] or any(re.search(r"\b" + re.escape(w) + r"\b", text) for w in cfg[words])
+        return bool(parts & set(cfg[key])) or any(re.search(r"\b" + re.escape(w) + r"\b", text) for w in cfg[words])
 
     if said("tmj_body_parts", "tmj_words"):
         return "tmj"

@@ -102,6 +102,7 @@ DEVICES = {
     "su-printer": ("su-printer", "Form 4B", "", "F4B-ORCA-0412", "Formlabs", "3D printer", "summit"),
     "riverside-ct": ("riverside-ct", "SOMATOM go.Up", "RDI-CT2", "SGU-558120", "Siemens Healthineers", "Computed tomography scanner", "riverside"),
     "riverside-cbct": ("riverside-cbct", "ProMax 3D Max", "RDI-CBCT1", "PM3D-MAX-7719", "Planmeca", "Cone beam CT unit", "riverside"),
+    "stbrendan-pan": ("stbrendan-pan", "ProMax 2D S2", "SBRH-PAN1", "PMX2-40177", "Planmeca", "Panoramic X-ray unit", "stbrendan"),
     "stbrendan-ct": ("stbrendan-ct", "Revolution EVO", "SBRH-CT3", "GE-REVO-44821", "GE Healthcare", "Computed tomography scanner", "stbrendan"),
     "lab-printer": ("lab-printer", "Asiga MAX UV", "", "ASG-3319", "Asiga", "3D printer", "precision"),
     "cranimed-ws": ("cranimed-ws", "CraniaMed VSP workstation", "CM-VSP-09", "CM-VSP-0911", "CraniaMed", "Virtual surgical planning workstation", "cranimed"),
@@ -294,7 +295,8 @@ class Case:
             items.append(dataset_json(**values))
 
         def write(folder: Path) -> None:
-            (folder / filename).write_text(json.dumps(items, indent=1, sort_keys=True) + "\n")
+            lines = (json.dumps(item, sort_keys=True, separators=(",", ":")) for item in items)
+            (folder / filename).write_text("[\n" + ",\n".join(lines) + "\n]\n")
 
         self.writers.append(write)
 
@@ -365,7 +367,7 @@ def volume(c: Case, filename: str, device: str, study_uid: str, series_uid: str,
     c.dicom(filename, study_uid=study_uid, series_uid=series_uid, modality=modality, slices=slices, size=8,
             spacing=round(diameter / 8, 4), step=round(height / slices, 4), SeriesDescription=description,
             BodyPartExamined=body, ReconstructionDiameter=diameter if recon else None,
-            **_device_tags(device, institution), **tags)
+            **{**_device_tags(device, institution), **tags})
 
 
 def flat(c: Case, filename: str, device: str | None, study_uid: str, series_uid: str, *, modality: str,
@@ -376,7 +378,7 @@ def flat(c: Case, filename: str, device: str | None, study_uid: str, series_uid:
     if derived:
         tags["ImageType"] = ["DERIVED", "SECONDARY"]
     c.dicom(filename, study_uid=study_uid, series_uid=series_uid, modality=modality, slices=images, size=8,
-            spacing=0.1, SeriesDescription=description, BodyPartExamined=body, **who, **tags)
+            spacing=0.1, SeriesDescription=description, BodyPartExamined=body, **{**who, **tags})
 
 
 # ==================================================================================== I. visits (E/M)
@@ -574,7 +576,9 @@ def case_outside_pano_and_ceph_read(c: Case) -> None:
         {"uid": pan_uid, "modality": "PX", "description": "Panoramic", "performer": "haddad"},
         {"uid": ceph_uid, "modality": "DX", "description": "Lateral ceph", "performer": "haddad"}],
         interpreter=("reyes",), description="Images from Bright Smiles Orthodontics")
-    c.expect("lakeview", ["DWC-IMG-001", "DWC-IMG-002", "DWC-IMG-003", "DWC-IMG-004"],
+    # The two D0391 lines (IMG-001 panoramic, IMG-003 ceph) merge into one line x2, which names one rule only:
+    # DWC-IMG-001 is therefore not listed here (it is exercised by pano-capture-only and pano-and-cbct-implant).
+    c.expect("lakeview", ["DWC-IMG-002", "DWC-IMG-003", "DWC-IMG-004"],
              dental=claim([("D0391", [], 2)], forbidden=["D0330", "D0340", "D0701", "D0702"]),
              medical=claim([("70355", ["26"], 1), ("70350", ["26"], 1)], forbidden=["D0391"]))
 
@@ -897,3 +901,530 @@ def case_ct_in_office(c: Case) -> None:
     c.expect("summit", ["DWC-IMG-020", "DWC-IMG-021"],
              dental=claim([], forbidden=["D0367", "D0383", "D0391"], notices=["other-claim-only"]),
              medical=claim([("70486", [], 1)], forbidden=["70487", "70488"]))
+
+
+# ==================================================================================== IV. 3D rendering, simulation, fusion
+def cbct_with_renderings(c: Case, device: str, surgeon: str, renderings: list[str], *, diameter: float = 160,
+                         height: float = 100, description: str = "CBCT large field") -> None:
+    """A CBCT taken and read in the office plus derived rendering series made on the named devices."""
+    c.device(device)
+    study_uid, cbct_uid = uid(c.name, "study"), uid(c.name, "cbct")
+    volume(c, "cbct.dcm.json", device, study_uid, cbct_uid, diameter=diameter, height=height, description=description)
+    series = [{"uid": cbct_uid, "modality": "CT", "description": description}]
+    for where in renderings:
+        c.device(where)
+        render_uid = uid(c.name, "render", where)
+        flat(c, f"render-{where}.dcm.json", where, study_uid, render_uid, modality="OT", images=3, derived=True,
+             description="Volume rendering", institution=ORGS[DEVICES[device][6]][1])
+        series.append({"uid": render_uid, "modality": "OT", "description": "Volume rendering", "n": 3})
+    c.study(f"img-{c.name}", "09:30", study_uid, series, interpreter=(surgeon,))
+
+
+@case
+def case_rendering_on_acquisition_unit(c: Case) -> None:
+    """A CBCT with a volume-rendering series made on the CBCT unit itself (same StationName and serial): 3D rendering
+    on the acquisition unit, 76376 on a medical claim (nothing extra on a dental claim)."""
+    c.patient("pt-tanaka", "Tanaka", "Hiroshi", "1961-04-04", "male")
+    c.encounter("enc-tanaka-1", "2026-06-02", "09:15", 30, "harbor", "natarajan", status="established-patient",
+                reason="Extent of a large mandibular cyst")
+    cbct_with_renderings(c, "hp-cbct", "natarajan", ["hp-cbct"], diameter=160, height=110)
+    c.expect("harbor", ["DWC-IMG-010", "DWC-IMG-020", "DWC-PLAN-001"],
+             dental=claim([("D0367", [], 1)], forbidden=["76376", "76377", "D0393"]),
+             medical=claim([("70486", [], 1), ("76376", [], 1)], forbidden=["76377", "D0393"]))
+
+
+@case
+def case_rendering_independent_workstation(c: Case) -> None:
+    """A CBCT whose volume rendering was made on the practice's separate planning workstation (other StationName and
+    serial): 76377 on a medical claim."""
+    c.patient("pt-ibarra", "Ibarra", "Camila", "1990-09-18", "female")
+    c.encounter("enc-ibarra-1", "2026-06-03", "10:45", 30, "lakeview", "reyes", status="established-patient",
+                reason="Post-traumatic orbital floor assessment")
+    cbct_with_renderings(c, "lv-cbct", "reyes", ["lv-ws"], diameter=160, height=100)
+    c.expect("lakeview", ["DWC-IMG-010", "DWC-IMG-020", "DWC-PLAN-001"],
+             dental=claim([("D0367", [], 1)], forbidden=["76376", "76377"]),
+             medical=claim([("70486", [], 1), ("76377", [], 1)], forbidden=["76376"]))
+
+
+@case
+def case_rendering_both_places(c: Case) -> None:
+    """Renderings of one CBCT made both on the unit and on an independent workstation: 76376 and 76377 are not
+    reported together - 76377 is kept (notice bundled)."""
+    c.patient("pt-eriksen", "Eriksen", "Frida", "1982-12-01", "female")
+    c.encounter("enc-eriksen-1", "2026-06-04", "13:00", 30, "summit", "vasquez", status="established-patient",
+                reason="Fibrous dysplasia of the maxilla, growth follow-up")
+    cbct_with_renderings(c, "su-cbct", "vasquez", ["su-cbct", "su-ws"], diameter=150, height=90)
+    c.expect("summit", ["DWC-IMG-010", "DWC-IMG-020", "DWC-PLAN-001"],
+             dental=claim([("D0367", [], 1)], forbidden=["76376", "76377"]),
+             medical=claim([("70486", [], 1), ("76377", [], 1)], forbidden=["76376"], notices=["bundled"]))
+
+
+@case
+def case_simulation_without_note(c: Case) -> None:
+    """Implant simulation on a mandibular CBCT at the practice's planning workstation, with no note of how it
+    changed the plan: D0393 still suggested, with documentation-required; 76377 on a medical claim."""
+    c.patient("pt-novak", "Novak", "Marek", "1964-08-29", "male")
+    c.encounter("enc-novak-1", "2026-06-10", "09:00", 30, "harbor", "natarajan", status="established-patient",
+                reason="Implant planning 35-36")
+    cbct_case(c, "harbor", "natarajan", "hp-cbct", diameter=80, height=50, body="MANDIBLE", description="CBCT mandible")
+    c.procedure("proc-novak-sim", "09:40", step="virtual-treatment-simulation", by=("natarajan",), used=("hp-ws",))
+    c.expect("harbor", ["DWC-IMG-010", "DWC-PLAN-010", "DWC-PLAN-011", "DWC-PLAN-001"],
+             dental=claim([("D0365", [], 1), ("D0393", [], 1)], notices=["documentation-required"]),
+             medical=claim([("70486", [], 1), ("76377", [], 1), ("D0393", [], 1)], forbidden=["76376"],
+                           notices=["documentation-required"]))
+
+
+@case
+def case_implant_guide_in_house(c: Case) -> None:
+    """Single implant 11: small-field CBCT, intraoral scan (TRIOS STL), simulation with its note, static guide
+    printed in the office: D0364 + D0801 + D0393 + D6190 (by report) dental; 70486 + 76377 on a medical claim."""
+    c.patient("pt-delacroix", "Delacroix", "Amelie", "1996-02-14", "female")
+    c.encounter("enc-delacroix-2", "2026-06-17", "08:30", 30, "lakeview", "reyes", status="established-patient",
+                reason="Congenitally missing 12 and traumatic loss of 11")
+    cbct_case(c, "lakeview", "reyes", "lv-cbct", diameter=60, height=50, recon=True, description="CBCT upper anterior")
+    c.device("lv-trios")
+    c.stl("upper-arch.stl", "3Shape TRIOS 5 - upper jaw", (62.0, 54.0, 21.0), seed=101)
+    c.procedure("proc-delacroix-scan", "08:45", step="intraoral-scan", by=("reyes",), used=("lv-trios",))
+    c.procedure("proc-delacroix-sim", "09:10", step="virtual-treatment-simulation", by=("reyes",), used=("lv-ws",),
+                note="Scan registered to the CBCT; implant at 11 moved 1.5 mm palatal to keep 2 mm buccal bone; "
+                     "guided protocol chosen instead of freehand.")
+    c.procedure("proc-delacroix-guide", "11:00", step="surgical-implant-guide", by=("reyes",), used=("lv-printer",),
+                note="Tooth-supported fully guided surgical guide, one sleeve at 11, printed in house.")
+    c.expect("lakeview", ["DWC-IMG-010", "DWC-SCAN-001", "DWC-PLAN-010", "DWC-PLAN-001", "DWC-GUIDE-001"],
+             dental=claim([("D0364", [], 1), ("D0801", [], 1), ("D0393", [], 1), ("D6190", [], 1)],
+                          forbidden=["D0395", "D0396"], notices=["by-report"]),
+             medical=claim([("70486", [], 1), ("76377", [], 1), ("D0801", [], 1), ("D0393", [], 1), ("D6190", [], 1)],
+                           forbidden=["D0395", "D0396"], notices=["by-report"]))
+
+
+@case
+def case_fusion_cbct_mri_documented(c: Case) -> None:
+    """A CBCT taken and read in the office fused with the hospital's MR of the face, with the reason written on the
+    fusion step: D0395 (two volumes) on both claim forms."""
+    c.patient("pt-laine", "Laine", "Veikko", "1953-05-05", "male")
+    c.encounter("enc-laine-1", "2026-07-01", "10:00", 40, "summit", "vasquez", status="established-patient",
+                reason="Resection planning for a squamous cell carcinoma of the left mandible")
+    c.device("su-cbct")
+    c.device("su-ws")
+    study_uid, cbct_uid = uid(c.name, "cbct-study"), uid(c.name, "cbct")
+    volume(c, "cbct.dcm.json", "su-cbct", study_uid, cbct_uid, diameter=160, height=100, description="CBCT large field")
+    c.study("img-laine-cbct", "10:10", study_uid, [{"uid": cbct_uid, "modality": "CT", "description": "CBCT large field"}],
+            interpreter=("vasquez",))
+    mr_study, mr_uid = uid(c.name, "mr-study"), uid(c.name, "mr")
+    c.dicom("mr.dcm.json", study_uid=mr_study, series_uid=mr_uid, modality="MR", slices=4, size=8, spacing=30.0,
+            step=6.0, SeriesDescription="MR face T1 post gadolinium axial", Manufacturer="Siemens Healthineers",
+            ManufacturerModelName="MAGNETOM Vida", StationName="SBRH-MR1", InstitutionName=ORGS["stbrendan"][1])
+    c.procedure("proc-laine-fusion", "10:30", step="image-fusion", by=("vasquez",), used=("su-ws",),
+                note="CBCT fused with the MR to show soft-tissue tumour extent against the bone: needed to set the "
+                     "resection margins and the fibula flap length.")
+    c.expect("summit", ["DWC-IMG-010", "DWC-PLAN-020"],
+             dental=claim([("D0367", [], 1), ("D0395", [], 1)], forbidden=["D0393"]),
+             medical=claim([("70486", [], 1), ("D0395", [], 1)], forbidden=["D0393", "76376", "76377"]))
+
+
+@case
+def case_fusion_ct_cbct_without_note(c: Case) -> None:
+    """A new office CBCT fused with an older hospital CT (captured and read at the hospital) with no reason recorded:
+    D0395 with documentation-required; the hospital CT itself is not the practice's to bill."""
+    c.patient("pt-oduya", "Oduya", "Grace", "1970-10-31", "female")
+    c.encounter("enc-oduya-1", "2026-07-08", "11:00", 30, "harbor", "asante", status="established-patient",
+                reason="Follow-up of a mandibular reconstruction")
+    c.device("hp-cbct")
+    c.device("hp-ws")
+    c.device("stbrendan-ct")
+    study_uid, cbct_uid = uid(c.name, "cbct-study"), uid(c.name, "cbct")
+    volume(c, "cbct.dcm.json", "hp-cbct", study_uid, cbct_uid, diameter=160, height=100, description="CBCT large field")
+    c.study("img-oduya-cbct", "11:05", study_uid, [{"uid": cbct_uid, "modality": "CT", "description": "CBCT large field"}],
+            interpreter=("asante",))
+    ct_study, ct_uid = uid(c.name, "ct-study"), uid(c.name, "ct")
+    volume(c, "ct.dcm.json", "stbrendan-ct", ct_study, ct_uid, diameter=240, height=120, slices=6,
+           description="CT face without contrast")
+    ct = c.study("img-oduya-ct", "07:00", ct_study, [{"uid": ct_uid, "modality": "CT",
+                 "description": "CT face without contrast"}], description="Hospital CT imported for comparison")
+    c.report("rep-oduya-ct", "07:30", ct, "nakamura", "Fibula flap consolidated.", "CT report")
+    c.procedure("proc-oduya-fusion", "11:20", step="image-fusion", by=("asante",), used=("hp-ws",))
+    c.expect("harbor", ["DWC-IMG-010", "DWC-PLAN-020", "DWC-PLAN-021"],
+             dental=claim([("D0367", [], 1), ("D0395", [], 1)], forbidden=["D0391"],
+                          notices=["documentation-required"]),
+             medical=claim([("70486", [], 1), ("D0395", [], 1)], forbidden=["D0391"],
+                           notices=["documentation-required"]))
+
+
+@case
+def case_fusion_scan_to_cbct(c: Case) -> None:
+    """Intraoral scans registered to one CBCT (recorded as an image-fusion step) for a simulation: one volume only,
+    so no D0395 (notice not-a-volume); D0367 + D0801 + D0393."""
+    c.patient("pt-garrido", "Garrido", "Ines", "1958-01-13", "female")
+    c.encounter("enc-garrido-1", "2026-07-15", "09:00", 30, "lakeview", "reyes", status="established-patient",
+                reason="Full-arch implant planning, both jaws")
+    cbct_case(c, "lakeview", "reyes", "lv-cbct", diameter=160, height=100, description="CBCT large field")
+    c.device("lv-trios")
+    c.stl("maxilla.stl", "3Shape TRIOS 5 - upper jaw", (64.0, 55.0, 24.0), seed=201)
+    c.stl("mandible.stl", "3Shape TRIOS 5 - lower jaw", (60.0, 52.0, 22.0), seed=202)
+    c.procedure("proc-garrido-fusion", "09:30", step="image-fusion", by=("reyes",), used=("lv-ws",),
+                note="Intraoral scans registered to the CBCT on three fiducial teeth.")
+    c.procedure("proc-garrido-sim", "09:45", step="virtual-treatment-simulation", by=("reyes",), used=("lv-ws",),
+                note="Six implants per arch simulated; two posterior maxillary sites changed to tilted implants to "
+                     "avoid sinus grafting.")
+    c.expect("lakeview", ["DWC-IMG-010", "DWC-SCAN-001", "DWC-PLAN-010", "DWC-PLAN-022"],
+             dental=claim([("D0367", [], 1), ("D0801", [], 1), ("D0393", [], 1)], forbidden=["D0395"],
+                          notices=["not-a-volume"]),
+             medical=claim([("70486", [], 1), ("76377", [], 1), ("D0801", [], 1), ("D0393", [], 1)],
+                           forbidden=["D0395"], notices=["not-a-volume"]))
+
+
+# ==================================================================================== V. surface scans and printing
+@case
+def case_print_in_house(c: Case) -> None:
+    """Intraoral scan of both arches (Medit i700, two STL files) and a model printed on the practice's own printer:
+    one D0801 for the visit and one D0396, on both claim forms."""
+    c.patient("pt-bianchi", "Bianchi", "Marco", "2004-06-30", "male")
+    c.encounter("enc-bianchi-1", "2026-08-04", "08:00", 25, "harbor", "natarajan", status="established-patient",
+                reason="Models for splint fabrication before orthognathic surgery")
+    c.device("hp-medit")
+    c.stl("upper.stl", "Medit i700 scan - maxilla", (63.0, 56.0, 22.0), seed=301)
+    c.stl("lower.stl", "Medit i700 scan - mandible", (61.0, 53.0, 20.0), seed=302)
+    c.procedure("proc-bianchi-print", "09:30", step="3d-print-model", by=("natarajan",), used=("hp-printer",),
+                note="Both arches printed for model surgery.")
+    c.expect("harbor", ["DWC-SCAN-001", "DWC-PRINT-001"],
+             dental=claim([("D0801", [], 1), ("D0396", [], 1)], forbidden=["D0470", "D0802"]),
+             medical=claim([("D0801", [], 1), ("D0396", [], 1)], forbidden=["D0470", "D0802"]))
+
+
+@case
+def case_print_by_lab(c: Case) -> None:
+    """Intraoral scan in the office; the model is printed by an outside dental laboratory: D0801 only, no D0396
+    (notice third-party-fabrication)."""
+    c.patient("pt-huber", "Huber", "Lena", "1998-03-08", "female")
+    c.encounter("enc-huber-1", "2026-08-05", "10:00", 20, "lakeview", "lindqvist", status="established-patient",
+                reason="Study models for a segmental osteotomy")
+    c.device("lv-trios")
+    c.stl("arches.stl", "3Shape TRIOS 5 - full arch", (66.0, 57.0, 38.0), seed=311)
+    c.procedure("proc-huber-print", "15:00", step="3d-print-model", by=("brandt",), used=("lab-printer",),
+                note="Printed by Precision Dental Laboratory from the uploaded scan; invoice attached.")
+    c.expect("lakeview", ["DWC-SCAN-001", "DWC-PRINT-002"],
+             dental=claim([("D0801", [], 1)], forbidden=["D0396"], notices=["third-party-fabrication"]),
+             medical=claim([("D0801", [], 1)], forbidden=["D0396"], notices=["third-party-fabrication"]))
+
+
+@case
+def case_model_scan_of_casts(c: Case) -> None:
+    """Stone casts from the referring orthodontist scanned on the office desktop scanner (the STL header says
+    'stone model'): indirect scan D0802, not D0801."""
+    c.patient("pt-oconnell", "O'Connell", "Niamh", "2006-02-02", "female")
+    c.encounter("enc-oconnell-1", "2026-08-11", "14:00", 20, "harbor", "asante", status="established-patient",
+                reason="Digitising outside study casts for surgical planning")
+    c.stl("lower-cast.stl", "Lab scan of stone model - lower cast", (68.0, 60.0, 32.0), seed=321)
+    c.expect("harbor", ["DWC-SCAN-002"],
+             dental=claim([("D0802", [], 1)], forbidden=["D0801", "D0470"]),
+             medical=claim([("D0802", [], 1)], forbidden=["D0801", "D0470"]))
+
+
+@case
+def case_facial_scan_by_size(c: Case) -> None:
+    """A facial surface scan from a scanner the mappings do not know: the mesh is 190 mm across (face-sized), so it
+    is a direct facial scan, D0803."""
+    c.patient("pt-sandoval", "Sandoval", "Diego", "1995-05-27", "male")
+    c.encounter("enc-sandoval-1", "2026-08-18", "09:00", 30, "lakeview", "reyes", status="established-patient",
+                reason="Soft-tissue planning before bimaxillary surgery")
+    c.stl("face.stl", "EinScan H2 export 0042", (190.0, 165.0, 115.0), seed=331)
+    c.expect("lakeview", ["DWC-SCAN-003"],
+             dental=claim([("D0803", [], 1)], forbidden=["D0801", "D0804"]),
+             medical=claim([("D0803", [], 1)], forbidden=["D0801", "D0804"]))
+
+
+@case
+def case_facial_scan_by_device(c: Case) -> None:
+    """A mid-face capture only 100 mm across (arch-sized) whose STL header names a facial scanner (Bellus3D), plus a
+    DocumentReference with a model/stl attachment of the same scan: the device decides, one D0803."""
+    c.patient("pt-achebe", "Achebe", "Ngozi", "1989-07-07", "female")
+    c.encounter("enc-achebe-1", "2026-08-19", "11:00", 30, "harbor", "natarajan", status="established-patient",
+                reason="Nasolabial soft-tissue record before Le Fort I")
+    c.stl("midface.stl", "Bellus3D ARC-7 capture", (100.0, 72.0, 48.0), seed=341)
+    c.stl_document("doc-achebe-face", "11:10", "Bellus3D ARC-7 capture", "Mid-face capture, smile and rest",
+                   "Binary/achebe-midface-stl")
+    c.expect("harbor", ["DWC-SCAN-003"],
+             dental=claim([("D0803", [], 1)], forbidden=["D0801", "D0802"]),
+             medical=claim([("D0803", [], 1)], forbidden=["D0801", "D0802"]))
+
+
+@case
+def case_facial_prosthesis_scan(c: Case) -> None:
+    """A silicone prosthetic ear scanned with a handheld structured-light scanner (header says 'prosthetic ear'):
+    scan of a constructed facial feature, D0804."""
+    c.patient("pt-whitehorse", "Whitehorse", "Daniel", "1974-11-11", "male")
+    c.encounter("enc-whitehorse-1", "2026-08-25", "10:00", 30, "summit", "vasquez", status="established-patient",
+                reason="Auricular prosthesis remake after microtia reconstruction")
+    c.device("su-artec")
+    c.stl("ear.stl", "Artec Space Spider - prosthetic ear, silicone", (62.0, 36.0, 22.0), seed=351)
+    c.procedure("proc-whitehorse-scan", "10:15", step="facial-prosthesis-scan", by=("vasquez",), used=("su-artec",))
+    c.expect("summit", ["DWC-SCAN-004"],
+             dental=claim([("D0804", [], 1)], forbidden=["D0803", "D0801"]),
+             medical=claim([("D0804", [], 1)], forbidden=["D0803", "D0801"]))
+
+
+@case
+def case_third_party_intraoral_scan(c: Case) -> None:
+    """The orthodontist scanned the arches (iTero) and sent the STL files; the surgeon runs a simulation on the scans
+    alone: D0393 only - no D0801 (third-party-service) and no 76377 (no 3D volume)."""
+    c.patient("pt-lund", "Lund", "Elias", "2007-09-01", "male")
+    c.encounter("enc-lund-1", "2026-09-01", "09:00", 30, "lakeview", "reyes", status="established-patient",
+                reason="Surgery-first orthognathic planning on orthodontist's scans")
+    c.stl("itero-upper.stl", "iTero Element 5D - maxillary arch", (65.0, 56.0, 23.0), seed=361)
+    c.stl("itero-lower.stl", "iTero Element 5D - mandibular arch", (62.0, 52.0, 21.0), seed=362)
+    c.procedure("proc-lund-scan", "08:00", step="intraoral-scan", by=("haddad",), used=("bs-itero",),
+                note="Scanned at Bright Smiles Orthodontics, files shared with the surgeon.")
+    c.procedure("proc-lund-sim", "09:20", step="virtual-treatment-simulation", by=("reyes",), used=("lv-ws",),
+                note="Mandibular setback simulated on the scans: 5 mm setback gives class I canines; plan confirmed.")
+    c.expect("lakeview", ["DWC-GEN-900", "DWC-PLAN-010"],
+             dental=claim([("D0393", [], 1)], forbidden=["D0801", "D0802"], notices=["third-party-service"]),
+             medical=claim([("D0393", [], 1)], forbidden=["D0801", "76376", "76377"], notices=["third-party-service"]))
+
+
+# ==================================================================================== VI. splints, guides, devices
+def splints(c: Case, surgeon: str, printer: str, kinds: list[str], by: str | None = None) -> None:
+    for n, kind in enumerate(kinds, start=1):
+        c.procedure(f"proc-{c.name}-splint-{n}", f"{10 + n}:00", step="surgical-splint", by=(by or surgeon,),
+                    used=(printer,), note=f"{kind} splint designed on the planned movements and printed.")
+
+
+@case
+def case_splints_intermediate_final(c: Case) -> None:
+    """Intermediate and final splints for a two-jaw surgery designed and printed by the surgeon, 14 days before
+    surgery: 21085 x2 (global-period notice) medical, D5988 x2 dental."""
+    c.patient("pt-kristiansen", "Kristiansen", "Jonas", "2000-01-25", "male")
+    c.encounter("enc-kristiansen-1", "2026-09-08", "08:00", 20, "lakeview", "reyes", status="established-patient",
+                reason="Splint delivery and try-in before bimaxillary osteotomy on 2026-09-22")
+    splints(c, "reyes", "lv-printer", ["Intermediate", "Final"])
+    c.expect("lakeview", ["DWC-SPLINT-001", "DWC-SPLINT-003"],
+             dental=claim([("D5988", [], 2)], forbidden=["21085", "D0396"]),
+             medical=claim([("21085", [], 2)], forbidden=["99070", "D5988", "D0396"], notices=["global-period"]))
+
+
+@case
+def case_splints_three_mue(c: Case) -> None:
+    """Three splints made by the surgeon on one date (intermediate, final, palatal for a segmental Le Fort I):
+    21085 capped at its MUE of 2 (mue-exceeded) medical; D5988 x3 dental."""
+    c.patient("pt-ahmadi", "Ahmadi", "Shirin", "1998-04-12", "female")
+    c.encounter("enc-ahmadi-1", "2026-09-09", "08:00", 20, "harbor", "asante", status="established-patient",
+                reason="Splints for three-piece Le Fort I and BSSO")
+    splints(c, "asante", "hp-printer", ["Intermediate", "Final", "Palatal"])
+    c.expect("harbor", ["DWC-SPLINT-001", "DWC-SPLINT-003"],
+             dental=claim([("D5988", [], 3)], forbidden=["21085"]),
+             medical=claim([("21085", [], 2)], forbidden=["99070"], notices=["mue-exceeded", "global-period"]))
+
+
+@case
+def case_splint_by_lab(c: Case) -> None:
+    """A final splint fabricated by an outside dental laboratory: medical one of 99070 (with the invoice) or 21085-52
+    (third-party-fabrication, global-period); D5988 on a dental claim with the third-party notice."""
+    c.patient("pt-mccarthy", "McCarthy", "Declan", "1992-06-15", "male")
+    c.encounter("enc-mccarthy-1", "2026-09-15", "09:00", 20, "summit", "vasquez", status="established-patient",
+                reason="Splint for mandibular advancement")
+    c.procedure("proc-mccarthy-splint", "09:00", step="surgical-splint", by=("brandt",), used=("lab-printer",),
+                note="Final splint made by Precision Dental Laboratory; invoice PDL-2026-0917.")
+    c.expect("summit", ["DWC-SPLINT-002", "DWC-SPLINT-003", "DWC-SPLINT-004"],
+             dental=claim([("D5988", [], 1)], notices=["third-party-fabrication"]),
+             medical=claim(one_of=[[("99070", [], 1), ("21085", ["52"], 1)]],
+                           notices=["third-party-fabrication", "global-period"]))
+
+
+@case
+def case_implant_guide_by_lab(c: Case) -> None:
+    """A static implant guide designed and printed by an outside laboratory: D6190 (by report) with the
+    third-party-fabrication notice, on both claim forms."""
+    c.patient("pt-schreiber", "Schreiber", "Hanna", "1967-03-19", "female")
+    c.encounter("enc-schreiber-1", "2026-09-16", "10:00", 20, "harbor", "asante", status="established-patient",
+                reason="Guided implant placement 24-26 (guide try-in)")
+    c.procedure("proc-schreiber-guide", "10:00", step="surgical-implant-guide", by=("brandt",), used=("lab-printer",),
+                note="Tooth-supported guide, three sleeves, from Precision Dental Laboratory.")
+    c.expect("harbor", ["DWC-GUIDE-001", "DWC-GUIDE-002"],
+             dental=claim([("D6190", [], 1)], notices=["third-party-fabrication", "by-report"]),
+             medical=claim([("D6190", [], 1)], notices=["third-party-fabrication", "by-report"]))
+
+
+@case
+def case_dynamic_navigation(c: Case) -> None:
+    """Osteotomy indexing for dynamic navigation (X-Guide) done by the surgeon: D7939 on both claim forms."""
+    c.patient("pt-vidal", "Vidal", "Tomas", "1960-12-24", "male")
+    c.encounter("enc-vidal-1", "2026-09-22", "08:00", 20, "lakeview", "lindqvist", status="established-patient",
+                reason="Navigated zygomatic implant placement")
+    c.procedure("proc-vidal-nav", "08:30", step="dynamic-navigation-guide", by=("lindqvist",), used=("lv-xguide",),
+                note="Thermoplastic tracker clip fitted, patient registered, osteotomy trajectories indexed.")
+    c.expect("lakeview", ["DWC-GUIDE-010"],
+             dental=claim([("D7939", [], 1)], forbidden=["D6190"]),
+             medical=claim([("D7939", [], 1)], forbidden=["D6190"]))
+
+
+@case
+def case_genioplasty_cutting_guide_in_house(c: Case) -> None:
+    """CBCT rendered on the practice's own planning workstation (76377) and a genioplasty cutting guide designed and
+    printed in house: the guide is part of 76377 (integral-to-postprocessing), no 99070."""
+    c.patient("pt-moreau-a", "Moreau", "Adele", "1999-10-08", "female")
+    c.encounter("enc-moreau-1", "2026-10-06", "09:00", 30, "lakeview", "lindqvist", status="established-patient",
+                reason="Advancement genioplasty planning")
+    cbct_case(c, "lakeview", "lindqvist", "lv-cbct", diameter=160, height=100, description="CBCT large field")
+    c.procedure("proc-moreau-render", "09:30", step="3d-rendering", by=("lindqvist",), used=("lv-ws",),
+                note="Segmentation of the mandible, 3D rendering and osteotomy design.")
+    c.procedure("proc-moreau-guide", "10:30", step="cutting-guide", by=("lindqvist",), used=("lv-printer",),
+                note="Chin cutting guide with pre-drilled plate holes, printed in house.")
+    c.expect("lakeview", ["DWC-IMG-010", "DWC-PLAN-001", "DWC-DEV-001", "DWC-DEV-004"],
+             dental=claim([("D0367", [], 1)], forbidden=["99070", "76377", "D0396"],
+                          notices=["integral-to-postprocessing"]),
+             medical=claim([("70486", [], 1), ("76377", [], 1)], forbidden=["99070", "76376", "D0396"],
+                           notices=["integral-to-postprocessing"]))
+
+
+@case
+def case_vsp_vendor_workstation(c: Case) -> None:
+    """Virtual surgical planning with a vendor: the surgeon works the 3D rendering on the vendor's workstation (a web
+    session); the vendor makes the cutting guides and custom plates. Contract: a vendor's workstation is still 76377;
+    the hardware is integral to it (no 99070). Medical claim."""
+    c.patient("pt-grunewald", "Grunewald", "Felix", "1985-03-30", "male")
+    c.encounter("enc-grunewald-1", "2026-10-13", "08:00", 40, "summit", "vasquez", status="established-patient",
+                reason="Bimaxillary surgery with custom plates - planning session")
+    cbct_case(c, "summit", "vasquez", "su-cbct", diameter=160, height=100, description="CBCT large field")
+    c.procedure("proc-grunewald-vsp", "08:30", step="3d-rendering", by=("vasquez",), used=("cranimed-ws",),
+                note="Web planning session with the CraniaMed engineer: segmentation, osteotomies and final "
+                     "positions set by the surgeon.")
+    c.procedure("proc-grunewald-guides", "09:30", step="cutting-guide", by=("moreau",),
+                note="Le Fort I and BSSO cutting guides, vendor-made.")
+    c.procedure("proc-grunewald-plates", "09:35", step="custom-plate", by=("moreau",),
+                note="Patient-specific titanium plates for the maxilla, vendor-made.")
+    # Medical claim only: 76377 and DEV-001/002 are medical-claim rules (dental handling of vendor hardware is
+    # exercised by mandible-reconstruction-hospital and genioplasty-cutting-guide-in-house).
+    c.expect("summit", ["DWC-IMG-020", "DWC-PLAN-001", "DWC-DEV-001", "DWC-DEV-005"],
+             medical=claim([("70486", [], 1), ("76377", [], 1)], forbidden=["99070", "76376"],
+                           notices=["integral-to-postprocessing", "third-party-fabrication"]))
+
+
+@case
+def case_distraction_without_rendering(c: Case) -> None:
+    """Office alveolar distraction: a vendor-made custom distractor and an in-house paralleling guide, paid by the
+    practice, with no 3D post-processing billed: 99070 (with the invoices) on a medical claim; integral on dental."""
+    c.patient("pt-nguyen", "Nguyen", "Bao", "1981-08-08", "male")
+    c.encounter("enc-nguyen-1", "2026-10-20", "07:30", 30, "harbor", "asante", status="established-patient",
+                reason="Vertical alveolar distraction of the anterior mandible")
+    c.procedure("proc-nguyen-distractor", "08:00", step="custom-distractor", by=("moreau",),
+                note="Custom alveolar distractor from CraniaMed; invoice CM-55310 paid by the practice.")
+    c.procedure("proc-nguyen-guide", "08:05", step="paralleling-guide", by=("asante",), used=("hp-printer",),
+                note="Paralleling guide for the distraction vector, printed in house.")
+    c.expect("harbor", ["DWC-DEV-002", "DWC-DEV-004", "DWC-DEV-005"],
+             dental=claim([], forbidden=["99070", "D0396"], notices=["integral-to-postprocessing", "third-party-fabrication"]),
+             medical=claim([("99070", [], None)], forbidden=["76376", "76377", "D0396"],
+                           notices=["third-party-fabrication"]))
+
+
+@case
+def case_mandible_reconstruction_hospital(c: Case) -> None:
+    """Mandible resection and fibula reconstruction in the hospital with vendor-made cutting guides, plate and a
+    medical model: in the facility setting they are the facility's (integral-to-postprocessing), no 99070."""
+    c.patient("pt-achterberg", "Achterberg", "Willem", "1958-09-30", "male")
+    c.encounter("enc-achterberg-or", "2026-10-27", "07:00", 480, "stbrendan", "vasquez", cls="IMP",
+                reason="Segmental mandibulectomy and fibula free flap (ameloblastoma)")
+    for n, (step, what) in enumerate([("cutting-guide", "Mandible and fibula cutting guides"),
+                                      ("custom-plate", "Patient-specific reconstruction plate"),
+                                      ("medical-model", "Sterilisable mandible model")], start=1):
+        c.procedure(f"proc-achterberg-{step}", f"{7 + n:02d}:00", step=step, by=("moreau",), note=f"{what}, vendor-made.")
+    c.expect("summit", ["DWC-DEV-003", "DWC-DEV-004", "DWC-DEV-005"],
+             dental=claim([], forbidden=["99070", "D0396"], notices=["integral-to-postprocessing", "third-party-fabrication"]),
+             medical=claim([], forbidden=["99070", "76376", "76377"],
+                           notices=["integral-to-postprocessing", "third-party-fabrication"]))
+
+
+@case
+def case_rendering_on_unit_station_only(c: Case) -> None:
+    """A volume rendering saved by the CBCT unit's own software: the derived series carries the unit's StationName but
+    no DeviceSerialNumber. Same StationName as the acquisition = the acquisition unit (contract): 76376, not 76377."""
+    c.patient("pt-sato", "Sato", "Yuki", "1976-06-12", "female")
+    c.encounter("enc-sato-1", "2026-06-05", "09:00", 30, "summit", "vasquez", status="established-patient",
+                reason="Extent of a maxillary odontogenic keratocyst")
+    c.device("su-cbct")
+    study_uid, cbct_uid, render_uid = uid(c.name, "study"), uid(c.name, "cbct"), uid(c.name, "render")
+    volume(c, "cbct.dcm.json", "su-cbct", study_uid, cbct_uid, diameter=150, height=90, description="CBCT large field")
+    flat(c, "render.dcm.json", "su-cbct", study_uid, render_uid, modality="OT", images=3, derived=True,
+         description="Volume rendering", DeviceSerialNumber=None)
+    c.study("img-sato-cbct", "09:10", study_uid, [
+        {"uid": cbct_uid, "modality": "CT", "description": "CBCT large field"},
+        {"uid": render_uid, "modality": "OT", "description": "Volume rendering", "n": 3}], interpreter=("vasquez",))
+    c.expect("summit", ["DWC-IMG-020", "DWC-PLAN-001"],
+             medical=claim([("70486", [], 1), ("76376", [], 1)], forbidden=["76377"]))
+
+
+@case
+def case_hospital_clinic_consultation(c: Case) -> None:
+    """Consultation (45 min) in the hospital's outpatient clinic (Encounter.class AMB, serviceProvider the hospital);
+    the hospital takes a panoramic, the surgeon reads it. Not inpatient: office/outpatient consultation 99244
+    (contract: 99242-99245 office, 99252-99255 inpatient); the facility bills the capture: 70355-26."""
+    c.patient("pt-rahman", "Rahman", "Farhan", "1966-01-09", "male")
+    c.encounter("enc-rahman-1", "2026-05-27", "13:00", 45, "stbrendan", "vasquez", status="consultation",
+                reason="Hospital dental clinic: pre-radiotherapy dental clearance requested by oncology")
+    c.device("stbrendan-pan")
+    study_uid, pan_uid = uid(c.name, "study"), uid(c.name, "pan")
+    flat(c, "pan.dcm.json", "stbrendan-pan", study_uid, pan_uid, modality="PX", description="Panoramic")
+    c.study("img-rahman-pan", "13:10", study_uid, [{"uid": pan_uid, "modality": "PX", "description": "Panoramic"}],
+            interpreter=("vasquez",))
+    c.expect("summit", ["DWC-EVAL-012", "DWC-IMG-002", "DWC-IMG-030"],
+             medical=claim([("99244", [], 1), ("70355", ["26"], 1)], optional=[],
+                           forbidden=["99253", "99254"], notices=["facility-bills-capture"]))
+
+
+# ==================================================================================== VII. recorded codes
+@case
+def case_recorded_codes(c: Case) -> None:
+    """The practice system recorded codes directly: CDT D0330 on a panoramic Procedure and CPT 21085 on a splint
+    Procedure: each claim form gets its own code for the step (D0330 + D5988 dental; 70355 + 21085 medical)."""
+    c.patient("pt-ortega", "Ortega", "Valeria", "1997-07-19", "female")
+    c.encounter("enc-ortega-1", "2026-11-03", "09:00", 25, "harbor", "natarajan", status="established-patient",
+                reason="Pre-operative panoramic and final splint delivery")
+    c.procedure("proc-ortega-pan", "09:05", code=(CDT, "D0330", "Panoramic radiographic image"), by=("natarajan",),
+                used=("hp-pan",))
+    c.procedure("proc-ortega-splint", "09:30", code=(CPT, "21085", "Impression and custom preparation; oral surgical splint"),
+                by=("natarajan",), used=("hp-printer",))
+    c.expect("harbor", ["DWC-IMG-001", "DWC-IMG-002", "DWC-SPLINT-001", "DWC-SPLINT-003"],
+             dental=claim([("D0330", [], 1), ("D5988", [], 1)], forbidden=["21085", "70355"]),
+             medical=claim([("70355", [], 1), ("21085", [], 1)], forbidden=["D0330", "D5988"], notices=["global-period"]))
+
+
+@case
+def case_unknown_recorded_code(c: Case) -> None:
+    """A Procedure recorded with a CDT code the mappings do not know (D7240, removal of an impacted tooth): it is not
+    coded, the unmapped-code notice appears and the record is reported as skipped (UnknownCode)."""
+    c.patient("pt-beaumont", "Beaumont", "Chloe", "2002-05-05", "female")
+    c.encounter("enc-beaumont-1", "2026-11-10", "08:00", 60, "lakeview", "lindqvist", status="established-patient",
+                reason="Removal of impacted 38 and 48")
+    c.procedure("proc-beaumont-38", "08:15", code=(CDT, "D7240", "Removal of impacted tooth, completely bony"),
+                by=("lindqvist",))
+    c.expect("lakeview", [],
+             dental=claim([], forbidden=["D7240"], notices=["unmapped-code"]),
+             medical=claim([], forbidden=["D7240"], notices=["unmapped-code"]),
+             skipped=["UnknownCode"])
+
+
+# ==================================================================================== writing
+GENERATED = ("bundle.json", "expected.json", "README.md", "*.dcm.json", "*.stl")
+
+
+def write_cases(root: Path = ROOT) -> list[str]:
+    """Write every case into root/<name>/ (stale generated files of a case are removed first; KNOWN_ISSUE.md and
+    anything else written by hand is left alone). Returns the case names."""
+    names: list[str] = []
+    for build in CASES:
+        c = build()
+        assert c.name not in names, f"duplicate case {c.name}"
+        names.append(c.name)
+        folder = root / c.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for pattern in GENERATED:
+            for old in folder.glob(pattern):
+                old.unlink()
+        (folder / "bundle.json").write_text(json.dumps(c.bundle(), indent=1) + "\n")
+        for write in c.writers:
+            write(folder)
+        (folder / "expected.json").write_text(json.dumps(c.expected, indent=1) + "\n")
+        (folder / "README.md").write_text(f"# {c.name}\n\n{' '.join(c.about.split())}\n")
+    return names
+
+
+if __name__ == "__main__":
+    print(f"wrote {len(write_cases())} cases under {ROOT}")

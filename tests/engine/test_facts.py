@@ -1,0 +1,39 @@
+"""facts.yaml (what rules may read) and engine/facts.py (what is computed) must agree."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from plugin import mappings
+from plugin.case import assemble
+from plugin.engine import facts
+from plugin.evidence.files import read_paths
+from tests.engine.rich_case import write_rich_case
+from tests.factories import fhir as f
+
+CASES = Path(__file__).resolve().parent.parent / "cases"
+
+
+def all_facts(tmp_path) -> list[dict]:
+    maps = mappings.load()
+    folders = [write_rich_case(tmp_path / "rich")] + sorted(p for p in CASES.glob("*") if p.is_dir())
+    out = []
+    for folder in folders:
+        for claim in ("dental", "medical"):
+            for case in assemble(read_paths([folder]), f.PRACTICE, claim, maps):
+                out += [i.facts for i in facts.derive(case, maps).instances]
+    return out
+
+
+def test_computed_facts_are_declared_and_declared_facts_are_computed(tmp_path):
+    declared = set(mappings.load().facts)
+    computed = [set(d) for d in all_facts(tmp_path)]
+    assert set().union(*computed) <= declared
+    assert declared - set().union(*computed) == {"billed"}  # billed is added per phase by rules.apply
+
+
+def test_enum_facts_take_declared_values(tmp_path):
+    spec = mappings.load().facts
+    for d in all_facts(tmp_path):
+        for name, value in d.items():
+            if spec[name]["type"] == "enum":
+                assert str(value) in spec[name]["values"], (name, value)
