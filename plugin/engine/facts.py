@@ -307,7 +307,7 @@ def _surface_scans(case: Case, images: list[Image], procs: list[Proc], maps: Map
         inst = found.setdefault(proc.step, Instance(proc.step, {"device": _device_name(case, proc.record)}))
         inst.records.append(proc.record)
         inst.add_evidence(proc.record.ref)
-    for text, largest, ref in _scan_sources(case, images):
+    for text, largest, ref in _scan_sources(case, images, maps):
         kind = classify_scan(text, largest, maps)
         step = kind.step if kind.strong or not found else sorted(found)[0]
         inst = found.setdefault(step, Instance(step, {"device": kind.device}))
@@ -322,9 +322,12 @@ def _surface_scans(case: Case, images: list[Image], procs: list[Proc], maps: Map
     return [found[k] for k in sorted(found)]
 
 
-def _scan_sources(case: Case, images: list[Image]) -> list[tuple[str, float | None, str]]:
+def _scan_sources(case: Case, images: list[Image], maps: Mappings) -> list[tuple[str, float | None, str]]:
     out = [(m.header, max(m.extent_mm), m.ref) for m in case.meshes]
-    out += [(" ".join((i.description, i.device, i.station)), None, f"Series/{i.uid}") for i in images if i.kind == "surface"]
+    for image in images:  # OSS always; an encapsulated STL (M3D) when its words or device say it is a scan
+        text = " ".join((image.description, image.device, image.station))
+        if image.kind == "surface" or (image.modality.upper() == "M3D" and classify_scan(text, None, maps).strong):
+            out.append((text, None, f"Series/{image.uid}"))
     for rec in (r for r in case.records if r.type in ("DocumentReference", "Media")):
         attachments = [c.get("attachment", {}) for c in rec.resource.get("content") or []] + [rec.resource.get("content") or {}]
         if any(isinstance(a, dict) and a.get("contentType") in ("model/stl", "application/sla", "model/x.stl-binary", "application/ply") for a in attachments):

@@ -42,3 +42,18 @@ def test_any_order_and_duplicates_give_the_same_output(evidence, data, claim):
     shuffled = data.draw(st.permutations(evidence))
     repeats = data.draw(st.lists(st.sampled_from(evidence), max_size=len(evidence)))
     assert code(list(shuffled) + repeats, claim) == reference
+
+
+def test_encapsulated_stl_counts_as_a_scan_only_when_it_says_so(tmp_path):
+    from tests.factories.dicom import dataset_json
+
+    def series(uid: str, description: str) -> list:
+        return [dataset_json(Modality="M3D", SeriesInstanceUID=uid, StudyInstanceUID="1.2.3", PatientID="MRN-1",
+                             StudyDate="20260504", SeriesDescription=description, SOPInstanceUID=uid + ".1")]
+
+    f.write(tmp_path, "bundle.json", f.bundle(*f.practice(), f.patient(), f.encounter()))
+    f.write(tmp_path, "scan.dcm.json", series("1.2.3.4", "TRIOS 5 intraoral scan upper"))
+    f.write(tmp_path, "model.dcm.json", series("1.2.3.5", "segmented mandible for printing"))
+    (out,) = [r.as_dict() for r in __import__("plugin.cli", fromlist=["x"]).code_paths([str(tmp_path)], f.PRACTICE, "dental")]
+    scans = [l for l in out["lines"] if l["code"] == "D0801"]
+    assert len(scans) == 1 and scans[0]["evidence"] == ["Series/1.2.3.4"]
