@@ -229,7 +229,7 @@ def _group(read: ReadResult, items: list[FhirResource], index: Index, practice: 
 
 def _unique(items) -> list:
     """Each series / mesh once, in a stable order, however often it was read."""
-    return sorted(set(items), key=lambda e: (e.ref, e.source))
+    return [item for _, item in sorted({(e.ref, e.source): e for e in items}.items())]
 
 
 def _patient_lookup(items: list[FhirResource]) -> dict[str, str]:

@@ -139,7 +139,7 @@ def fov(image: Image, maps: Mappings) -> str:
     parts, text = set(image.body_part.upper().split()) | {image.body_part.upper()}, image.text
 
     def said(key: str, words: str) -> bool:
-        return bool(parts & set(cfg[key])) or any(re.search(r"\b" + re.escape(w) + r"\b", text) for w in cfg[words])
+        return bool(parts & set(cfg[key])) or _pattern(tuple(cfg[words])).search(text) is not None
 
     if said("tmj_body_parts", "tmj_words"):
         return "tmj"

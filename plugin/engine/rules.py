@@ -37,7 +37,7 @@ def _outcome(inst: Instance, maps: Mappings, day: str, phase: int, billed: tuple
     the facts they read, so the result is memoized by exactly those facts' values."""
     claim = inst.facts["claim"]
     key = (inst.step, claim, phase, day, billed if phase == 2 else (),
-           tuple(_freeze(inst.facts.get(n)) for n in _reads(maps, inst.step, claim, phase)))
+           tuple([_freeze(inst.facts.get(n)) for n in _reads(maps, inst.step, claim, phase)]))
     memo = maps.memo.setdefault("outcomes", {})
     if key not in memo:
         if len(memo) >= MEMO_LIMIT:
