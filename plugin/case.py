@@ -75,12 +75,18 @@ class Practice:
         return None
 
     def owns_institution(self, name: str) -> bool | None:
-        name = name.strip().lower()
-        if not name:
+        """True: the practice's name; False: a known outside organisation's; None: a name nobody has."""
+        key = _name_key(name)
+        if not key:
             return None
-        if name in self.names:
+        if key in {_name_key(n) for n in self.names}:
             return True
-        return False if self.names or name in self.other_names else None
+        return False if key in {_name_key(n) for n in self.other_names} else None
+
+
+def _name_key(name: str) -> str:
+    """Organisation names compared without case, punctuation or spacing ("Lakeside OMS, P.C." ~ "lakeside oms pc")."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 @dataclass

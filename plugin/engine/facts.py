@@ -59,7 +59,7 @@ def derive(case: Case, maps: Mappings) -> Derived:
     volumes = [i for i in images if i.kind in VOLUME_KINDS]
     setting = _setting(case, maps)
     instances: list[Instance] = []
-    instances += _evaluation(case, procedures)
+    instances += _evaluation(case, procedures, maps)
     instances += _imaging(case, images, procedures, setting, maps)
     instances += _renderings(case, images, volumes, procedures, maps)
     instances += _surface_scans(case, images, procedures, maps)
@@ -136,10 +136,20 @@ def _notes(recs: list[FhirResource]) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ evaluation
-def _evaluation(case: Case, procs: list[Proc]) -> list[Instance]:
+def _status_of_code(coding: dict, maps: Mappings) -> str:
+    """Patient status implied by an E/M or evaluation code recorded as Encounter.type (e.g. CPT 99204)."""
+    entry = maps.codes.get(coding.get("code", ""))
+    recorded = (entry or {}).get("recorded") or {}
+    if recorded.get("step") != "evaluation" or maps.systems.get(entry["system"]) != coding.get("system"):
+        return ""
+    return recorded.get("facts", {}).get("patient_status", "")
+
+
+def _evaluation(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance]:
     evals = [p for p in procs if p.step in ("evaluation", "oral-evaluation")]
     enc = case.encounter or {}
     status = next((PATIENT_STATUS[c["code"]] for c in fr.codings(enc.get("type")) if c.get("code") in PATIENT_STATUS), "")
+    status = status or next((s for c in fr.codings(enc.get("type")) if (s := _status_of_code(c, maps))), "")
     status = status or next((p.implied["patient_status"] for p in evals if "patient_status" in p.implied), "")
     if not status and not evals:
         return []

@@ -62,7 +62,8 @@ def _from_study(ref: str, study: dict, case: Case, images: dict[str, Image]) -> 
     study_uid = next((v.removeprefix("urn:oid:") for s, v in fr.identifiers(study) if s == "urn:dicom:uid"), "")
     interpreters = [case.index.canonical(r) for r in fr.refs(study.get("interpreter"))]
     proc_text = " ".join(fr.texts(study.get("procedureCode")) + fr.texts(study.get("procedure")) + [study.get("description", "")])
-    for series in study.get("series") or []:
+    series_list = study.get("series") or [{"uid": ref, "modality": m} for m in (study.get("modality") or [])[:1]]
+    for series in series_list:
         image = images.setdefault(series.get("uid", ref), Image(uid=series.get("uid", ref)))
         image.study_uid = image.study_uid or study_uid
         image.study_ref = ref

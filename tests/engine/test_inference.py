@@ -1,0 +1,71 @@
+"""Inference details that case folders do not show well: R5 input, name matching, sparse records."""
+from __future__ import annotations
+
+from plugin.cli import code_paths
+from tests.factories import fhir as f
+from tests.factories.dicom import write_series
+
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+
+
+def codes(folder, claim="dental") -> set[str]:
+    (out,) = code_paths([str(folder)], f.PRACTICE, claim)
+    return {"-".join([l.code, *l.modifiers]) for l in out.lines}
+
+
+def test_r5_resources_code_like_r4(tmp_path):
+    enc = {"resourceType": "Encounter", "id": "enc", "status": "completed", "subject": {"reference": "Patient/pt"},
+           "class": [{"coding": [{"system": f.ACT, "code": "AMB"}]}], "serviceProvider": {"reference": "Organization/prac"},
+           "type": [{"coding": [{"system": f.WF, "code": "new-patient"}]}], "length": {"value": 50, "unit": "min"},
+           "actualPeriod": {"start": "2026-05-04T09:00:00Z", "end": "2026-05-04T10:00:00Z"}}
+    study = {"resourceType": "ImagingStudy", "id": "img", "status": "available", "subject": {"reference": "Patient/pt"},
+             "encounter": {"reference": "Encounter/enc"},
+             "series": [{"uid": "1.2.3.4", "modality": {"coding": [{"system": DCM, "code": "CT"}]}, "description": "CBCT",
+                         "bodySite": {"concept": {"coding": [{"system": "http://snomed.info/sct", "code": "91609006", "display": "Mandible"}]}},
+                         "performer": [{"actor": {"reference": "Practitioner/dr"}}]}]}
+    scan = {"resourceType": "Procedure", "id": "scan", "status": "completed", "subject": {"reference": "Patient/pt"},
+            "encounter": {"reference": "Encounter/enc"}, "code": {"coding": [{"system": f.WF, "code": "3d-print-model"}]},
+            "occurrenceDateTime": "2026-05-04T10:00:00Z", "performer": [{"actor": {"reference": "Practitioner/dr"}}],
+            "used": [{"reference": {"reference": "Device/printer"}}]}
+    printer = {"resourceType": "Device", "id": "printer", "serialNumber": "P-1", "owner": {"reference": "Organization/prac"}}
+    f.write(tmp_path, "r5.json", f.bundle(*f.practice(), f.patient(), enc, study, scan, printer))
+    (out,) = code_paths([str(tmp_path)], f.PRACTICE, "medical")
+    assert not out.skipped
+    assert {"99204", "70486", "D0396"} <= {l.code for l in out.lines}
+    assert codes(tmp_path, "dental") >= {"D0150", "D0365", "D0396"}
+
+
+def test_institution_name_matches_the_practice_whatever_the_punctuation(tmp_path):
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(mrn="M-5"), f.encounter(),
+                                          {"resourceType": "Organization", "id": "c", "name": "Valley Imaging"}))
+    write_series(tmp_path / "a", slices=8, slice_spacing=10.0, pixel_spacing=10.0, rows=16, cols=16, Modality="CT",
+                 ManufacturerModelName="i-CAT FLX", InstitutionName="TEST O.M.S.", PatientID="M-5", StudyDate="20260504")
+    assert "D0367" in codes(tmp_path)
+
+
+def test_unknown_institution_falls_back_to_the_practice_encounter_but_a_known_outside_one_does_not(tmp_path):
+    outside = {"resourceType": "Organization", "id": "c", "name": "Valley Imaging"}
+    f.write(tmp_path / "x", "b.json", f.bundle(*f.practice(), f.patient(mrn="M-6"), f.encounter(), outside))
+    write_series(tmp_path / "x" / "a", slices=8, slice_spacing=10.0, pixel_spacing=10.0, rows=16, cols=16, Modality="CT",
+                 ManufacturerModelName="i-CAT FLX", InstitutionName="Somewhere Radiology", PatientID="M-6", StudyDate="20260504")
+    assert "D0367" in codes(tmp_path / "x")
+    f.write(tmp_path / "y", "b.json", f.bundle(*f.practice(), f.patient(mrn="M-6"), f.encounter(), outside))
+    write_series(tmp_path / "y" / "a", slices=8, slice_spacing=10.0, pixel_spacing=10.0, rows=16, cols=16, Modality="CT",
+                 ManufacturerModelName="i-CAT FLX", InstitutionName="Valley Imaging", PatientID="M-6", StudyDate="20260504")
+    assert not {"D0367", "D0383", "D0391"} & codes(tmp_path / "y")
+
+
+def test_imaging_study_with_only_a_study_modality_still_counts(tmp_path):
+    study = {"resourceType": "ImagingStudy", "id": "pan", "status": "available", "subject": {"reference": "Patient/pt"},
+             "encounter": {"reference": "Encounter/enc"}, "modality": [{"system": DCM, "code": "PX"}]}
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(), study))
+    assert "D0330" in codes(tmp_path)
+    assert "70355" in codes(tmp_path, "medical")
+
+
+def test_encounter_type_may_carry_a_recorded_em_code(tmp_path):
+    enc = f.encounter(minutes=35)
+    enc["type"] = [{"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99204"}]}]
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), enc))
+    assert "99203" in codes(tmp_path, "medical")  # new patient by 99204, level by the 35 minutes recorded
+    assert "D0150" in codes(tmp_path, "dental")
