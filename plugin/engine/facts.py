@@ -170,9 +170,9 @@ def _imaging(case: Case, images: list[Image], procs: list[Proc], setting: str, m
     instances = []
     kinds = {v: k for k, v in IMAGING_STEPS.items()}
     for (kind, _), imgs in sorted(groups.items()):
-        inst = Instance(kinds[kind], images=imgs)
-        inst.records = [p.record for p in procs if IMAGING_STEPS.get(p.step) == kind]
-        instances.append(inst)
+        same = [p for p in procs if IMAGING_STEPS.get(p.step) == kind]
+        recorded = {k: v for p in same for k, v in p.implied.items()}  # a recorded code's facts (e.g. D0380: capture)
+        instances.append(Instance(kinds[kind], recorded, records=[p.record for p in same], images=imgs))
     for proc in procs:  # an imaging Procedure with no image of its kind stands alone
         kind = IMAGING_STEPS.get(proc.step)
         if kind and not any(i.step == proc.step for i in instances):
@@ -197,7 +197,7 @@ def _image_facts(case: Case, inst: Instance, interpret: list[FhirResource], sett
     lead = imgs[0] if imgs else None
     if inst.step == "cbct":
         fovs = {imaging.fov(i, maps) for i in imgs} - {"unknown"}
-        inst.facts.setdefault("fov", _widest(fovs) if fovs else _fov_from_records(inst, maps))
+        inst.facts["fov"] = _widest(fovs) if fovs else inst.facts.get("fov") or _fov_from_records(inst, maps)
     inst.facts.setdefault("contrast", imaging.contrast(imgs, maps) if imgs else "none")
     inst.facts["units"] = max(sum(i.instances for i in imgs), 1) if maps.settings["quantity"]["photographs"] == "per-image" else 1
     inst.facts["device"] = (lead.device or lead.station) if lead else ""
@@ -236,11 +236,9 @@ def _captured(case: Case, inst: Instance) -> bool:
 def _interpreted(case: Case, inst: Instance, interpret: list[FhirResource], captured: bool) -> bool:
     readers = [r for i in inst.images for r in i.interpreters] + _report_readers(case, inst)
     verdict = _any_owned(case, readers)
-    if verdict is not None:
-        return verdict
-    if interpret:
-        return _performer(case, interpret) == "practice"
-    return captured
+    if verdict or (interpret and _performer(case, interpret) == "practice"):
+        return True
+    return captured if verdict is None else False
 
 
 def _report_readers(case: Case, inst: Instance) -> list[str]:

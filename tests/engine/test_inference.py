@@ -69,3 +69,25 @@ def test_encounter_type_may_carry_a_recorded_em_code(tmp_path):
     f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), enc))
     assert "99203" in codes(tmp_path, "medical")  # new patient by 99204, level by the 35 minutes recorded
     assert "D0150" in codes(tmp_path, "dental")
+
+
+def test_practice_interpretation_procedure_counts_beside_an_outside_interpreter(tmp_path):
+    study = {"resourceType": "ImagingStudy", "id": "ct", "status": "available", "subject": {"reference": "Patient/pt"},
+             "encounter": {"reference": "Encounter/enc"}, "interpreter": [{"reference": "Practitioner/ext"}],
+             "series": [{"uid": "1.2.9", "modality": {"system": DCM, "code": "CT"}, "description": "CBCT both jaws",
+                         "performer": [{"actor": {"reference": "Organization/lab"}}]}]}
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), *f.outside("lab", "ext"), f.patient(), f.encounter(), study))
+    assert codes(tmp_path) == {"D0140"}  # the visit only: the CBCT was neither captured nor read by the practice
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), *f.outside("lab", "ext"), f.patient(), f.encounter(), study,
+                                          f.procedure("read", "image-interpretation")))
+    assert codes(tmp_path) == {"D0391", "D0140"}
+    assert "70486-26" in codes(tmp_path, "medical")
+
+
+def test_recorded_capture_only_code_informs_the_image_but_measured_fov_wins(tmp_path):
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(mrn="M-8"), f.encounter(),
+                                          f.procedure("cb", "D0383", system="http://www.ada.org/cdt")))
+    write_series(tmp_path / "a", slices=4, slice_spacing=10.0, pixel_spacing=5.0, rows=16, cols=16, Modality="CT",
+                 ManufacturerModelName="CS 8100 3D", BodyPartExamined="MAXILLA", PatientID="M-8", StudyDate="20260504")
+    assert codes(tmp_path) == {"D0382", "D0140"}  # capture only as recorded; maxilla as measured (80 x 40 mm)
+    assert "70486-TC" in codes(tmp_path, "medical")
