@@ -67,6 +67,9 @@ def code_paths(paths: list[str], practice: str, claim: str | None, extra: tuple[
 
 def _suggest(args: argparse.Namespace) -> int:
     results = code_paths(args.paths, args.practice, args.claim, tuple(args.mappings))
+    if not results:
+        print("dwcoder: no evidence found in the given paths (FHIR JSON, DICOM, STL or PLY)", file=sys.stderr)
+        return 1
     if args.format == "json":
         for result in results:
             print(json.dumps(result.as_dict(), ensure_ascii=False))

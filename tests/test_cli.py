@@ -82,3 +82,20 @@ def test_bad_mappings_folder_exits_two(tmp_path, capsys):
     (tmp_path / "settings.yaml").write_text("default_claim: sometimes\n")
     assert main(["suggest", str(tmp_path), "--mappings", str(tmp_path)]) == 2
     assert "default_claim: 'sometimes' is not one of" in capsys.readouterr().err
+
+
+def test_empty_folder_says_so(tmp_path, capsys):
+    assert main(["suggest", str(tmp_path)]) == 1
+    assert "no evidence found" in capsys.readouterr().err
+
+
+def test_oversized_json_is_refused_without_reading_it(tmp_path, monkeypatch, capsys):
+    from plugin.evidence import files
+
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 3000)
+    f.write(tmp_path, "big.json", f.bundle(*f.practice(), f.patient(), f.encounter(), *[f.procedure(f"p{i}", "photographs") for i in range(20)]))
+    f.write(tmp_path / "small", "enc.json", f.bundle(f.patient(), f.encounter(minutes=30)))
+    assert main(["suggest", str(tmp_path), "--practice", f.PRACTICE]) == 1
+    captured = capsys.readouterr()
+    assert "OversizedInput" in captured.err and "big.json" in captured.err
+    assert json.loads(captured.out)["lines"]  # the rest is still coded
