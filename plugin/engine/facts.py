@@ -18,7 +18,7 @@ from plugin import resources as fr
 from plugin.case import Case
 from plugin.engine import imaging
 from plugin.engine.imaging import VOLUME_KINDS, Image
-from plugin.engine.surfaces import classify_scan
+from plugin.engine.surfaces import FAMILY, classify_scan
 from plugin.evidence.model import FhirResource, Problem
 from plugin.mappings import Mappings, did_you_mean
 
@@ -317,7 +317,8 @@ def _surface_scans(case: Case, images: list[Image], procs: list[Proc], maps: Map
         inst.add_evidence(proc.record.ref)
     for text, largest, ref in _scan_sources(case, images, maps):
         kind = classify_scan(text, largest, maps)
-        step = kind.step if kind.strong or not found else sorted(found)[0]
+        step = kind.step if kind.strong or kind.step in found else next(
+            (s for s in sorted(found) if FAMILY[s] == FAMILY[kind.step]), kind.step)
         inst = found.setdefault(step, Instance(step, {"device": kind.device}))
         inst.facts["device"] = inst.facts.get("device") or kind.device
         inst.facts["files"] = inst.facts.get("files", 0) + 1
@@ -334,7 +335,7 @@ def _scan_sources(case: Case, images: list[Image], maps: Mappings) -> list[tuple
     out = [(m.header, max(m.extent_mm), m.ref) for m in case.meshes]
     for image in images:  # OSS always; an encapsulated STL (M3D) when its words or device say it is a scan
         text = " ".join((image.description, image.device, image.station))
-        if image.kind == "surface" or (image.modality.upper() == "M3D" and classify_scan(text, None, maps).strong):
+        if image.kind == "surface" or (image.modality.upper() == "M3D" and classify_scan(text, None, maps).device):
             out.append((text, None, f"Series/{image.uid}"))
     for rec in (r for r in case.records if r.type in ("DocumentReference", "Media")):
         attachments = [c.get("attachment", {}) for c in rec.resource.get("content") or []] + [rec.resource.get("content") or {}]

@@ -3,7 +3,8 @@
 Decided, strongest first, by words in the file's header / description (a cast, impression, prosthesis
 said outright), the producing device (known scanners in devices.yaml), then geometry (settings.mesh:
 an arch is 40-80 mm across, a face 120-250 mm). `strong` is False when only geometry or the default
-decided: such a scan then joins a surface-scan Procedure of the case instead of starting its own step.
+decided, or the device (an intraoral scanner can scan an impression): such a scan then joins a recorded
+surface-scan step of the same family (dental: intraoral/model; face: facial/prosthesis) if the case has one.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from plugin.engine.imaging import matched_name, matches
 from plugin.mappings import Mappings
 
+FAMILY = {"intraoral-scan": "dental", "model-scan": "dental", "facial-scan": "face", "facial-prosthesis-scan": "face"}
 STEP_BY_GROUP = {
     "facial_prosthesis": "facial-prosthesis-scan",
     "model_scanner": "model-scan",
@@ -28,17 +30,17 @@ class ScanKind:
     why: str
 
 
-def classify_scan(text: str, largest_mm: float | None, maps: Mappings) -> ScanKind:
-    text = text.lower()
+def classify_scan(original: str, largest_mm: float | None, maps: Mappings) -> ScanKind:
+    text, shown = original.lower(), original.strip()[:60]
     for group in ("facial_prosthesis", "model_scanner", "facial_scanner"):
         if matches(maps, group, "keywords", text):
-            return ScanKind(STEP_BY_GROUP[group], True, text.strip()[:60], f"says '{matched_name(maps, group, 'keywords', text)}'")
+            return ScanKind(STEP_BY_GROUP[group], True, shown, f"says '{matched_name(maps, group, 'keywords', text)}'")
     for group in ("model_scanner", "facial_scanner", "intraoral_scanner"):
         name = matched_name(maps, group, "names", text)
         if name:
-            return ScanKind(STEP_BY_GROUP[group], True, name, f"made by a known {group.replace('_', ' ')}")
+            return ScanKind(STEP_BY_GROUP[group], False, name, f"made by a known {group.replace('_', ' ')}")
     if matches(maps, "intraoral_scanner", "keywords", text):
-        return ScanKind("intraoral-scan", True, text.strip()[:60], "describes an intraoral arch")
+        return ScanKind("intraoral-scan", True, shown, "describes an intraoral arch")
     return _by_geometry(largest_mm, maps)
 
 

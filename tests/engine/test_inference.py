@@ -91,3 +91,16 @@ def test_recorded_capture_only_code_informs_the_image_but_measured_fov_wins(tmp_
                  ManufacturerModelName="CS 8100 3D", BodyPartExamined="MAXILLA", PatientID="M-8", StudyDate="20260504")
     assert codes(tmp_path) == {"D0382", "D0140"}  # capture only as recorded; maxilla as measured (80 x 40 mm)
     assert "70486-TC" in codes(tmp_path, "medical")
+
+
+def test_a_scan_file_joins_the_recorded_scan_of_its_own_family(tmp_path):
+    from tests.factories.mesh import write_binary_stl
+
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(),
+                                          f.procedure("face", "facial-scan"), f.procedure("imp", "model-scan")))
+    write_binary_stl(tmp_path / "impression.stl", "TRIOS 5", 30, extent_mm=(62, 50, 20))  # intraoral scanner, impression recorded
+    write_binary_stl(tmp_path / "face.stl", "", 30, extent_mm=(190, 150, 120))
+    (out,) = code_paths([str(tmp_path)], f.PRACTICE, "dental")
+    by_code = {l.code: l.evidence for l in out.lines}
+    assert set(by_code) == {"D0140", "D0802", "D0803"}
+    assert "File/impression.stl" in by_code["D0802"] and "File/face.stl" in by_code["D0803"]
