@@ -1,7 +1,7 @@
 """`dwcoder`: the command line.
 
     dwcoder suggest PATH... [--claim dental|medical] [--practice SYSTEM|VALUE] [--format json|fhir|table]
-                            [--fhir-version R4|R5] [--mappings DIR]...
+                            [--fhir-version R4|R5] [--mappings DIR]... [--explain]
     dwcoder mappings check [DIR]
 
 Exit status: 0 all input was used; 1 some input was skipped (named on stderr and in "skipped");
@@ -18,7 +18,8 @@ from typing import Sequence
 
 from plugin import mappings
 from plugin.case import assemble
-from plugin.engine import suggest
+from plugin.engine import service_day, suggest
+from plugin.engine.explain import explain as explain_case
 from plugin.errors import CoderError
 from plugin.evidence.files import read_paths
 from plugin.suggestion import Suggestion
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["json", "fhir", "table"], default="json")
     s.add_argument("--fhir-version", choices=["R4", "R5"], default="R4")
     s.add_argument("--mappings", action="append", default=[], metavar="DIR", help="practice override folder (repeatable)")
+    s.add_argument("--explain", action="store_true", help="add each step's facts and every candidate rule's outcome")
     s.set_defaults(run=_suggest)
     m = sub.add_parser("mappings", help="work with mappings folders")
     msub = m.add_subparsers(required=True, dest="action")
@@ -52,21 +54,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def code_paths(paths: list[str], practice: str, claim: str | None, extra: tuple[str, ...] = ()) -> list[Suggestion]:
+def code_paths(paths: list[str], practice: str, claim: str | None, extra: tuple[str, ...] = (),
+               explain: bool = False) -> list[Suggestion]:
     """Read, assemble and code: the whole job behind `dwcoder suggest`."""
     read = read_paths(paths)
     base = mappings.load(extra)
     out = []
     for case in assemble(read, practice, claim, base):
         year = int(case.date[:4]) if case.date[:4].isdigit() else None
-        out.append(suggest(case, mappings.load(extra, year)))
+        maps = mappings.load(extra, year)
+        out.append(suggest(case, maps))
+        if explain:
+            out[-1].explanation = explain_case(case, maps, service_day(case, maps))
     if not out and read.problems:
         out.append(Suggestion(case="(none)", claim=claim or "", practice=practice, skipped=[p.as_dict() for p in read.problems]))
     return out
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    results = code_paths(args.paths, args.practice, args.claim, tuple(args.mappings))
+    results = code_paths(args.paths, args.practice, args.claim, tuple(args.mappings), args.explain)
     if not results:
         print("dwcoder: no evidence found in the given paths (FHIR JSON, DICOM, STL or PLY)", file=sys.stderr)
         return 1

@@ -51,3 +51,11 @@ def _op(op: str, arg: Any) -> Callable[[Any], bool]:
 
 def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def first_failure(when: dict[str, Any], facts: dict[str, Any]) -> str:
+    """Plain words for the first condition these facts miss, or '' when all hold (for explanations)."""
+    for name, cond in when.items():
+        if not _value_test(cond)(facts.get(name)):
+            return f"{name} is {facts.get(name)!r}, the rule needs {cond!r}"
+    return ""

@@ -91,6 +91,7 @@ class Suggestion:
     lines: list[Line] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  # Problem.as_dict() of what was not used
+    explanation: list[dict[str, Any]] = field(default_factory=list)  # engine/explain.py, on request
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,4 +106,5 @@ class Suggestion:
             "lines": [line.as_dict() for line in self.lines],
             "notices": [n.as_dict() for n in self.notices],
             "skipped": list(self.skipped),
+            **({"explanation": self.explanation} if self.explanation else {}),
         }

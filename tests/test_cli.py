@@ -99,3 +99,16 @@ def test_oversized_json_is_refused_without_reading_it(tmp_path, monkeypatch, cap
     captured = capsys.readouterr()
     assert "OversizedInput" in captured.err and "big.json" in captured.err
     assert json.loads(captured.out)["lines"]  # the rest is still coded
+
+
+def test_explain_lists_each_step_and_why_each_rule_did_or_did_not_apply(rich, capsys):
+    assert main(["suggest", str(rich), "--claim", "medical", "--practice", f.PRACTICE, "--explain"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    applied = {r["id"] for step in out["explanation"] for r in step["rules"] if r["outcome"] == "applied"}
+    assert {l["rule"] for l in out["lines"]} <= applied
+    cbct = next(s for s in out["explanation"] if s["step"] == "cbct")
+    assert cbct["facts"]["fov"] == "maxilla" and cbct["facts"]["component"] == "both"
+    outcomes = {r["id"]: r["outcome"] for r in cbct["rules"]}
+    assert outcomes["DWC-IMG-030"] == "not applied: setting is 'office', the rule needs 'facility'"
+    assert main(["suggest", str(rich), "--claim", "medical", "--practice", f.PRACTICE, "--format", "table", "--explain"]) == 0
+    assert "DWC-IMG-030 Hospital imaging" in capsys.readouterr().out

@@ -146,3 +146,12 @@ def test_rule_outside_its_validity_does_not_fire(tmp_path):
     (override / "rules.yaml").write_text(yaml.safe_dump(rules))
     codes = [l.code for l in code_paths([str(folder)], f.PRACTICE, "dental", (str(override),))[0].lines]
     assert "D0801" not in codes and "D0140" in codes
+
+
+def test_rule_ids_are_immutable():
+    """A published id is never removed or reused: retire a rule with `valid.to` (mappings/RULE_IDS)."""
+    registry = [l for l in (mappings.BASE_DIR / "RULE_IDS").read_text().splitlines() if l and not l.startswith("#")]
+    maps = mappings.load()
+    current = {r.id for r in maps.rules} | {e["id"] for e in maps.edits.get("overlap", [])}
+    assert sorted(set(registry) - current) == [], "published rule ids missing: retire them with valid.to instead"
+    assert sorted(current - set(registry)) == [], "new rule ids: add them to mappings/RULE_IDS"

@@ -11,9 +11,14 @@ from plugin.mappings import Mappings
 from plugin.suggestion import Notice, Suggestion
 
 
+def service_day(case: Case, maps: Mappings) -> str:
+    """The date rules and codes must be in force on: the case's date, else the code set's last day."""
+    return case.date or maps.manifest["valid"]["to"] or maps.manifest["valid"]["from"]
+
+
 def suggest(case: Case, maps: Mappings) -> Suggestion:
     derived = facts.derive(case, maps)
-    day = case.date or maps.manifest["valid"]["to"] or maps.manifest["valid"]["from"]
+    day = service_day(case, maps)
     first = rules.apply(derived.instances, maps, day, phase=1, billed=[])
     second = rules.apply(derived.instances, maps, day, phase=2, billed=sorted({l.code for l in first.lines}))
     lines, edit_notices = edits.apply(edits.merge(first.lines + second.lines), maps)

@@ -199,7 +199,8 @@ def _image_facts(case: Case, inst: Instance, interpret: list[FhirResource], sett
         fovs = {imaging.fov(i, maps) for i in imgs} - {"unknown"}
         inst.facts["fov"] = _widest(fovs) if fovs else inst.facts.get("fov") or _fov_from_records(inst, maps)
     inst.facts.setdefault("contrast", imaging.contrast(imgs, maps) if imgs else "none")
-    inst.facts["units"] = max(sum(i.instances for i in imgs), 1) if maps.settings["quantity"]["photographs"] == "per-image" else 1
+    per_image = inst.step == "photographs" and maps.settings["quantity"]["photographs"] == "per-image"
+    inst.facts["units"] = max(sum(i.instances for i in imgs), 1) if per_image else 1
     inst.facts["device"] = (lead.device or lead.station) if lead else ""
     inst.facts["diameter_mm"] = max((i.diameter for i in imgs if i.diameter), default=None)
     inst.facts["height_mm"] = max((i.height for i in imgs if i.height), default=None)

@@ -51,7 +51,19 @@ def _case(s: Suggestion) -> str:
             if p.get("reason"):
                 text += f" [{p['reason']}]"
             out.extend(_wrap(text, _INDENT, _INDENT + "  "))
+    if s.explanation:
+        out += ["", "Why (steps found, their facts, and each rule that could apply):"] + _explanation(s.explanation)
     return "\n".join(line.rstrip() for line in out) + "\n"
+
+
+def _explanation(steps: list[dict]) -> list[str]:
+    out: list[str] = []
+    for step in steps:
+        facts = ", ".join(f"{k}={v}" for k, v in step["facts"].items() if k not in ("step", "claim"))
+        out.extend(_wrap(f"* {step['step']}: {facts}", _INDENT, _INDENT + "    "))
+        for rule in step["rules"]:
+            out.extend(_wrap(f"- {rule['id']} {rule['title']}: {rule['outcome']}", _INDENT + "  ", _INDENT + "    "))
+    return out
 
 
 def _lines(lines: list[Line]) -> list[str]:
