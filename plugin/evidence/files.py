@@ -27,16 +27,26 @@ def read_paths(paths: list[str | Path]) -> ReadResult:
         kind = sniff(path)
         if kind == "dicom":
             dicom_files.append(path)
-        elif kind == "json":
-            result.extend(read_json_file(path))
-        elif kind == "ndjson":
-            result.extend(_read_ndjson(path))
-        elif kind == "mesh":
-            _read_mesh(path, result)
-        else:
-            result.problems.append(Problem(str(path), "UnsupportedFile", "not FHIR JSON, DICOM, STL or PLY"))
+            continue
+        one = _read_one(path, kind)
+        if not one.evidence and not one.problems:
+            one.problems.append(Problem(str(path), "EmptyInput", "holds nothing the coder reads (no usable FHIR resource, DICOM dataset or mesh)"))
+        result.extend(one)
     if dicom_files:
         result.extend(dicom.read_dicom_files(dicom_files))
+    return result
+
+
+def _read_one(path: Path, kind: str) -> ReadResult:
+    if kind == "json":
+        return read_json_file(path)
+    if kind == "ndjson":
+        return _read_ndjson(path)
+    result = ReadResult()
+    if kind == "mesh":
+        _read_mesh(path, result)
+    else:
+        result.problems.append(Problem(str(path), "UnsupportedFile", "not FHIR JSON, DICOM, STL or PLY"))
     return result
 
 

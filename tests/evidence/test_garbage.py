@@ -1,0 +1,58 @@
+"""Anything at all in a file: the readers answer with evidence or a named Problem, never an exception."""
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plugin.evidence.files import read_paths
+from tests.factories import fhir as f
+from tests.factories.dicom import write_series
+from tests.factories.mesh import write_binary_stl
+
+SUFFIXES = [".json", ".dcm", ".stl", ".ply", ".ndjson", ".bin"]
+fast = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def assert_clean(result, path) -> None:
+    assert result.evidence or result.problems
+    for problem in result.problems:
+        assert problem.source.startswith(str(path)) and problem.reason and problem.message
+
+
+@fast
+@given(data=st.binary(max_size=600), suffix=st.sampled_from(SUFFIXES))
+def test_random_bytes(tmp_path_factory, data, suffix):
+    path = tmp_path_factory.mktemp("g") / f"x{suffix}"
+    path.write_bytes(data)
+    assert_clean(read_paths([path]), path)
+
+
+@fast
+@given(cut=st.floats(0.0, 0.999), kind=st.sampled_from(["dcm", "stl", "json"]))
+def test_truncated_real_files(tmp_path_factory, cut, kind):
+    folder = tmp_path_factory.mktemp("t")
+    if kind == "dcm":
+        (path,) = write_series(folder, slices=1, rows=8, cols=8, Modality="CT")
+    elif kind == "stl":
+        path = write_binary_stl(folder / "a.stl", "TRIOS", 20).path
+    else:
+        path = f.write(folder, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter()))
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * cut)])
+    assert_clean(read_paths([path]), path)
+
+
+@fast
+@given(value=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                          max_leaves=12),
+       field=st.sampled_from(["status", "code", "subject", "encounter", "performer", "series", "class", "type", "entry"]))
+def test_fhir_with_any_value_in_a_field(tmp_path_factory, value, field):
+    resource = f.procedure("p", "cbct")
+    resource[field] = value
+    path = f.write(tmp_path_factory.mktemp("v"), "p.json", f.bundle(f.patient(), resource))
+    result = read_paths([path])
+    assert_clean(result, path)
+    json.dumps([p.as_dict() for p in result.problems])
