@@ -227,7 +227,7 @@ def _group(read: ReadResult, items: list[FhirResource], index: Index, practice: 
     for mesh in meshes:
         _nearest(list(cases.values()), mesh.source).meshes.append(mesh)
     if single and len(cases) > 1:
-        cases = {k: v for k, v in [_merge_all(list(cases.values()))]}
+        cases = dict([_merge_all(list(cases.values()))])
     for case in cases.values():
         _fill_identity(case, items, index)
     return [cases[k] for k in sorted(cases)]

@@ -173,10 +173,12 @@ def _imaging(case: Case, images: list[Image], procs: list[Proc], setting: str, m
         same = [p for p in procs if IMAGING_STEPS.get(p.step) == kind]
         recorded = {k: v for p in same for k, v in p.implied.items()}  # a recorded code's facts (e.g. D0380: capture)
         instances.append(Instance(kinds[kind], recorded, records=[p.record for p in same], images=imgs))
-    for proc in procs:  # an imaging Procedure with no image of its kind stands alone
-        kind = IMAGING_STEPS.get(proc.step)
-        if kind and not any(i.step == proc.step for i in instances):
+    for proc in (p for p in procs if p.step in IMAGING_STEPS):  # with no image of its kind it stands alone
+        same = next((i for i in instances if i.step == proc.step), None)
+        if same is None:
             instances.append(Instance(proc.step, dict(proc.implied), records=[proc.record]))
+        elif proc.record not in same.records:
+            same.records.append(proc.record)
     interpret = [p.record for p in procs if p.step == "image-interpretation"]
     for inst in instances:
         _image_facts(case, inst, interpret, setting, maps)
