@@ -112,3 +112,13 @@ def test_explain_lists_each_step_and_why_each_rule_did_or_did_not_apply(rich, ca
     assert outcomes["DWC-IMG-030"] == "not applied: setting is 'office', the rule needs 'facility'"
     assert main(["suggest", str(rich), "--claim", "medical", "--practice", f.PRACTICE, "--format", "table", "--explain"]) == 0
     assert "DWC-IMG-030 Hospital imaging" in capsys.readouterr().out
+
+
+def test_fhir_chargeitem_carries_the_notices_about_its_code(rich):
+    done = run("suggest", str(rich), "--claim", "medical", "--practice", f.PRACTICE, "--format", "fhir")
+    items = [e["resource"] for e in json.loads(done.stdout)["entry"]]
+    splint = next(i for i in items if i["code"]["coding"][0]["code"] == "21085")
+    texts = " ".join(n["text"] for n in splint["note"])
+    assert "Notice (global-period)" in texts and "Notice (mue-exceeded)" in texts
+    scan = next(i for i in items if i["code"]["coding"][0]["code"] == "D0801")
+    assert "Notice (" not in " ".join(n["text"] for n in scan.get("note", []))

@@ -48,6 +48,7 @@ Other elements
                             "File/<name>" as a display-only reference ("file <name>"), anything else
                             "Type/id" as a plain reference
     note                    the rationale, then the documentation needed, then the alternatives,
+                            then the case's notices that name this line's code,
                             as plain text (one Annotation each, empty ones left out)
 """
 from __future__ import annotations
@@ -192,7 +193,7 @@ def _charge_item(suggestion: Suggestion, line: Line, version: str, ident: tuple[
         item["service"] = [{"reference": ref} for ref in service] if r5 else service
     if supporting:
         item["supportingInformation"] = supporting
-    notes = _notes(line)
+    notes = _notes(line) + _notice_notes(suggestion, line)
     if notes:
         item["note"] = notes
     return item
@@ -275,6 +276,12 @@ def _notes(line: Line) -> list[dict[str, str]]:
             rows.append(f"- {code}: {alt.why}" if alt.why else f"- {code}")
         notes.append({"text": "Alternatives:\n" + "\n".join(rows)})
     return notes
+
+
+def _notice_notes(suggestion: Suggestion, line: Line) -> list[dict[str, str]]:
+    """The case's notices about this line's code (global period, MUE cap, by report...), for the reviewer."""
+    about = [n for n in suggestion.notices if line.code in n.codes or line.key in n.codes]
+    return [{"text": f"Notice ({n.kind}): {n.message}"} for n in about]
 
 
 def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
