@@ -19,6 +19,7 @@ from plugin.evidence.model import DicomSeries, FhirResource, Problem, ReadResult
 from plugin.mappings import Mappings
 
 CLINICAL = frozenset({"Procedure", "ImagingStudy", "DiagnosticReport", "DocumentReference", "Media"})
+WITHDRAWN = frozenset({"entered-in-error", "cancelled"})  # records that say nothing happened
 
 
 class Index:
@@ -215,11 +216,11 @@ def _group(read: ReadResult, items: list[FhirResource], index: Index, practice: 
         case = case_for(enc.ref)
         case.encounter = enc.resource
     for item in items:
-        if item.type in CLINICAL:
+        if item.type in CLINICAL and item.resource.get("status") not in WITHDRAWN:
             case_for(_record_key(item, index, encounters, single)).records.append(item)
     study_cases = _study_cases(cases)
     for series in _unique(e for e in read.evidence if isinstance(e, DicomSeries)):
-        key = study_cases.get(series.study_uid) or _series_key(series, patients, encounters, single)
+        key = study_cases.get(series.study_uid) or _series_key(series, patients, encounters, single, index)
         case_for(key).series.append(series)
     meshes = _unique(e for e in read.evidence if isinstance(e, SurfaceMesh))
     if not cases and meshes:
@@ -255,12 +256,12 @@ def _record_key(item: FhirResource, index: Index, encounters: list[FhirResource]
     if enc:
         return index.canonical(enc)
     subject, day = index.canonical(fr.subject_ref(item.resource)), fr.day(item.resource)
-    return _encounter_on(subject, day, encounters) or f"{subject or 'Patient/unknown'}|{day}"
+    return _encounter_on(subject, day, encounters, index) or f"{subject or 'Patient/unknown'}|{day}"
 
 
-def _encounter_on(patient: str, day: str, encounters: list[FhirResource]) -> str:
+def _encounter_on(patient: str, day: str, encounters: list[FhirResource], index: Index) -> str:
     for enc in encounters:
-        if fr.subject_ref(enc.resource).endswith(patient.split("/")[-1]) and fr.day(enc.resource) == day:
+        if patient and index.canonical(fr.subject_ref(enc.resource)) == patient and fr.day(enc.resource) == day:
             return enc.ref
     return ""
 
@@ -275,11 +276,12 @@ def _study_cases(cases: dict[str, Case]) -> dict[str, str]:
     return out
 
 
-def _series_key(series: DicomSeries, patients: dict[str, str], encounters: list[FhirResource], single: bool) -> str:
+def _series_key(series: DicomSeries, patients: dict[str, str], encounters: list[FhirResource], single: bool,
+                index: Index) -> str:
     if single and encounters:
         return encounters[0].ref
     patient = patients.get(series.patient_id, "")
-    return _encounter_on(patient, series.study_date, encounters) or f"{patient or 'PatientID/' + series.patient_id}|{series.study_date}"
+    return _encounter_on(patient, series.study_date, encounters, index) or f"{patient or 'PatientID/' + series.patient_id}|{series.study_date}"
 
 
 def _nearest(cases: list[Case], source: str) -> Case:

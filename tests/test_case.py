@@ -58,3 +58,30 @@ def test_claim_from_coverage_else_default(tmp_path):
     f.write(tmp_path / "b", "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(), coverage))
     assert cases_of([tmp_path / "b"])[0].claim == "medical"
     assert cases_of([tmp_path / "b"], claim="dental")[0].claim == "dental"
+
+
+def test_urn_uuid_references_resolve_through_full_urls(tmp_path):
+    res = [*f.practice(), f.patient(mrn="MRN-U"), f.encounter("e1", day="2026-05-04"), f.encounter("e2", day="2026-05-20")]
+    bundle = f.bundle(*res)
+    for entry in bundle["entry"]:  # rewrite every reference to the target's urn:uuid fullUrl
+        r = entry["resource"]
+        if r["resourceType"] == "Encounter":
+            r["subject"] = {"reference": "urn:uuid:Patient-pt"}
+            r["serviceProvider"] = {"reference": "urn:uuid:Organization-prac"}
+        if r["resourceType"] == "PractitionerRole":
+            r["practitioner"], r["organization"] = {"reference": "urn:uuid:Practitioner-dr"}, {"reference": "urn:uuid:Organization-prac"}
+    f.write(tmp_path, "b.json", bundle)
+    write_series(tmp_path / "ct", slices=3, PatientID="MRN-U", StudyDate="20260520", Modality="CT")
+    cases = {c.key: c for c in cases_of([tmp_path])}
+    assert len(cases["Encounter/e2"].series) == 1 and not cases["Encounter/e1"].series
+    assert cases["Encounter/e1"].practice.owns("Practitioner/dr") is True
+
+
+def test_withdrawn_records_do_not_count(tmp_path):
+    wrong = f.procedure("oops", "cbct")
+    wrong["status"] = "entered-in-error"
+    study = {"resourceType": "ImagingStudy", "id": "gone", "status": "cancelled", "subject": {"reference": "Patient/pt"},
+             "encounter": {"reference": "Encounter/enc"}, "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "PX"}]}
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(), wrong, study))
+    (case,) = cases_of([tmp_path])
+    assert case.records == []

@@ -148,6 +148,8 @@ def _status_of_code(coding: dict, maps: Mappings) -> str:
 def _evaluation(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance]:
     evals = [p for p in procs if p.step in ("evaluation", "oral-evaluation")]
     enc = case.encounter or {}
+    if enc.get("status") in ("cancelled", "entered-in-error"):
+        return []
     status = next((PATIENT_STATUS[c["code"]] for c in fr.codings(enc.get("type")) if c.get("code") in PATIENT_STATUS), "")
     status = status or next((s for c in fr.codings(enc.get("type")) if (s := _status_of_code(c, maps))), "")
     status = status or next((p.implied["patient_status"] for p in evals if "patient_status" in p.implied), "")
