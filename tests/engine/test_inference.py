@@ -104,3 +104,16 @@ def test_a_scan_file_joins_the_recorded_scan_of_its_own_family(tmp_path):
     by_code = {l.code: l.evidence for l in out.lines}
     assert set(by_code) == {"D0140", "D0802", "D0803"}
     assert "File/impression.stl" in by_code["D0802"] and "File/face.stl" in by_code["D0803"]
+
+
+def test_prolonged_time_needs_documented_length_not_the_encounter_period(tmp_path):
+    enc = f.encounter(kind="consultation", cls="IMP")
+    enc["period"] = {"start": "2026-05-04T09:00:00Z", "end": "2026-05-04T11:00:00Z"}
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), enc))
+    (out,) = code_paths([str(tmp_path)], f.PRACTICE, "medical")
+    assert {(l.code, l.quantity) for l in out.lines} == {("99255", 1)}
+    assert "documentation-required" in {n.kind for n in out.notices}
+    enc["length"] = {"value": 120, "unit": "min"}
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), enc))
+    (out,) = code_paths([str(tmp_path)], f.PRACTICE, "medical")
+    assert {(l.code, l.quantity) for l in out.lines} == {("99255", 1), ("99418", 2)}
