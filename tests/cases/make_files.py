@@ -446,27 +446,28 @@ def case_em_inpatient_consultation_prolonged(c: Case) -> None:
 
 @case
 def case_em_initial_hospital_care(c: Case) -> None:
-    """Admission of a new patient with a mandible fracture, 60 minutes on the ward: initial hospital care 99222;
-    D0150 on a dental claim."""
+    """Admission of a new patient with a mandible fracture, 60 minutes on the ward: hospital care is outside the
+    automatic E/M families (contract: office visits and consultations), so a hospital-visit notice names
+    99221-99223 for the coder; D0150 on a dental claim."""
     c.patient("pt-dubois", "Dubois", "Mathis", "1999-03-27", "male")
     c.encounter("enc-dubois-adm", "2026-04-11", "22:10", 60, "stbrendan", "vasquez", cls="IMP", status="new-patient",
                 reason="Assault; displaced fracture of the left mandibular angle, admitted for open reduction")
     c.coverage("cov-dubois-med", "EHCPOL", "Evergreen Health Plan")
     c.expect("summit", ["DWC-EVAL-001", "DWC-EVAL-014"],
              dental=claim([("D0150", [], 1)], optional=[]),
-             medical=claim([("99222", [], 1)], optional=[], forbidden=["99204", "99221", "99223"]))
+             medical=claim([], optional=[], forbidden=["99204", "99221", "99222", "99223"], notices=["hospital-visit"]))
 
 
 @case
-def case_em_subsequent_hospital_care(c: Case) -> None:
-    """Post-operative ward visit of an established patient, 30 minutes: subsequent hospital care 99231; D0140
-    on a dental claim."""
+def case_em_emergency_department(c: Case) -> None:
+    """Emergency department visit for a facial injury, 30 minutes: ED codes have no time levels, so a
+    hospital-visit notice names 99281-99285 for the coder; D0140 on a dental claim."""
     c.patient("pt-dubois", "Dubois", "Mathis", "1999-03-27", "male")
-    c.encounter("enc-dubois-pod1", "2026-04-13", "07:30", 30, "stbrendan", "vasquez", cls="IMP",
-                status="established-patient", reason="Post-operative day 1 after ORIF of the mandible")
+    c.encounter("enc-dubois-ed", "2026-04-11", "20:30", 30, "stbrendan", "vasquez", cls="EMER",
+                status="established-patient", reason="Facial injury after an assault, seen in the emergency department")
     c.expect("summit", ["DWC-EVAL-001", "DWC-EVAL-015"],
              dental=claim([("D0140", [], 1)], optional=[]),
-             medical=claim([("99231", [], 1)], optional=[], forbidden=["99213", "99232"]))
+             medical=claim([], optional=[], forbidden=["99213", "99231", "99283"], notices=["hospital-visit"]))
 
 
 @case
