@@ -7,11 +7,17 @@
     │   ├── UnsupportedResource     a resourceType the plugin does not read
     │   ├── UnknownCode             a code the mappings do not know (workflow-step, CDT, CPT)
     │   ├── InvalidDicom            not DICOM, truncated, or missing the tags coding needs
-    │   └── InvalidMesh             corrupt or truncated STL / PLY
+    │   ├── InvalidMesh             corrupt or truncated STL / PLY
+    │   ├── OversizedInput          over the size limit for its kind (not read)
+    │   ├── EmptyInput              readable, but holds nothing the coder reads
+    │   ├── UnsupportedFile         not FHIR JSON, DICOM, STL or PLY
+    │   └── MissingFile             no such file or folder
     └── MappingError                mappings/ (or a practice's override folder) is wrong: names file and rule
         └── ConfigError             a setting has a bad value: names the key and the value
 
-InputError carries `source` (file name, resource reference) so a message always says where.
+InputError carries `source` (file name, resource reference) so a message always says where, and
+`detail` (the message without it). Readers do not stop at one bad input: they turn the error into a
+`Problem` (evidence/model.py, `Problem.from_error`) whose reason is the class name, and read on.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ class InputError(CoderError):
 
     def __init__(self, message: str, source: str = "") -> None:
         self.source = source
+        self.detail = message
         super().__init__(f"{source}: {message}" if source else message)
 
     @property
@@ -53,6 +60,22 @@ class InvalidDicom(InputError):
 
 
 class InvalidMesh(InputError):
+    pass
+
+
+class OversizedInput(InputError):
+    pass
+
+
+class EmptyInput(InputError):
+    pass
+
+
+class UnsupportedFile(InputError):
+    pass
+
+
+class MissingFile(InputError):
     pass
 
 

@@ -20,6 +20,7 @@ from plugin.engine import imaging
 from plugin.engine.imaging import VOLUME_KINDS, Image
 from plugin.engine.surfaces import FAMILY, classify_scan
 from plugin.evidence.model import FhirResource, Problem
+from plugin.errors import UnknownCode
 from plugin.mappings import Mappings, did_you_mean
 
 WORKFLOW = "https://dwcoder.org/fhir/CodeSystem/workflow-step"
@@ -102,7 +103,8 @@ def _step_of(rec: FhirResource, maps: Mappings, out: Derived) -> Proc | None:
         code = coding.get("code", "")
         hint = did_you_mean(code, maps.facts["step"]["values"]) if coding.get("system") == WORKFLOW else ""
         out.unmapped.append((code, rec.ref))
-        out.problems.append(Problem(rec.ref, "UnknownCode", f"code '{code}' ({coding.get('system', 'no system')}) is not in the mappings{hint}"))
+        message = f"code '{code}' ({coding.get('system', 'no system')}) is not in the mappings{hint}"
+        out.problems.append(Problem.from_error(UnknownCode(message, source=rec.ref)))
     return None
 
 

@@ -16,6 +16,7 @@ import fhir.resources as r5
 import fhir.resources.R4B as r4b
 from pydantic import ValidationError
 
+from plugin.errors import InputError, InvalidFHIR, UnsupportedResource
 from plugin.evidence.model import FhirResource, Problem, ReadResult
 
 VERSIONS = {"R4B": r4b, "R5": r5}
@@ -30,7 +31,7 @@ def read_fhir_json(source: str, data: Any) -> ReadResult:
     """Evidence from one parsed JSON document (a resource or a Bundle)."""
     result = ReadResult()
     if not isinstance(data, dict) or "resourceType" not in data:
-        result.problems.append(Problem(source, "InvalidFHIR", "not a FHIR resource: no resourceType"))
+        result.problems.append(Problem.from_error(InvalidFHIR("not a FHIR resource: no resourceType", source=source)))
         return result
     if data["resourceType"] == "Bundle":
         for index, entry in enumerate(data.get("entry") or []):
@@ -43,7 +44,7 @@ def read_fhir_json(source: str, data: Any) -> ReadResult:
 def _read_entry(source: str, index: int, entry: Any, result: ReadResult) -> None:
     where = f"{source}#entry[{index}]"
     if not isinstance(entry, dict):
-        result.problems.append(Problem(where, "InvalidFHIR", "Bundle entry is not an object"))
+        result.problems.append(Problem.from_error(InvalidFHIR("Bundle entry is not an object", source=where)))
         return
     resource = entry.get("resource")
     method = (entry.get("request") or {}).get("method", "")
@@ -51,7 +52,8 @@ def _read_entry(source: str, index: int, entry: Any, result: ReadResult) -> None
         return
     if resource is None:
         url = entry.get("fullUrl") or (entry.get("request") or {}).get("url", "")
-        result.problems.append(Problem(where, "InvalidFHIR", f"entry has no resource (id-only notification for {url or 'unknown'}): fetch it first"))
+        message = f"entry has no resource (id-only notification for {url or 'unknown'}): fetch it first"
+        result.problems.append(Problem.from_error(InvalidFHIR(message, source=where)))
         return
     if isinstance(resource, dict) and resource.get("resourceType") in NOTIFICATION_STATUS:
         return
@@ -64,23 +66,17 @@ def _keep(source: str, resource: Any, full_url: str, result: ReadResult) -> None
         return
     try:
         version = validate(resource)
-    except InvalidResource as exc:
-        result.problems.append(Problem(f"{source}#{exc.where}", exc.reason, exc.message))
+    except InputError as exc:
+        result.problems.append(Problem.from_error(exc, where=source))
         return
     if resource["resourceType"] in USED:
         result.evidence.append(FhirResource(source=source, version=version, resource=resource, full_url=full_url))
 
 
-class InvalidResource(Exception):
-    def __init__(self, where: str, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.where, self.reason, self.message = where, reason, message
-
-
 def validate(resource: Any) -> str:
-    """The FHIR version the resource is valid under ("R4B" or "R5"); InvalidResource if neither."""
+    """The FHIR version the resource is valid under ("R4B" or "R5"); InvalidFHIR / UnsupportedResource if neither."""
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-        raise InvalidResource("resource", "InvalidFHIR", "not a FHIR resource: no resourceType")
+        raise InvalidFHIR("not a FHIR resource: no resourceType", source="resource")
     rtype = resource["resourceType"]
     where = f"{rtype}/{resource.get('id', '?')}"
     errors: dict[str, list] = {}
@@ -94,9 +90,10 @@ def validate(resource: Any) -> str:
         except ValidationError as exc:
             errors[version] = exc.errors()
     if not errors:
-        raise InvalidResource(where, "UnsupportedResource", f"unknown resource type '{rtype}'")
+        raise UnsupportedResource(f"unknown resource type '{rtype}'", source=where)
     version, errs = min(errors.items(), key=lambda item: len(item[1]))
-    raise InvalidResource(where, "InvalidFHIR", f"invalid {rtype} ({version}): {_describe(errs[0])}" + (f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""))
+    more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""
+    raise InvalidFHIR(f"invalid {rtype} ({version}): {_describe(errs[0])}{more}", source=where)
 
 
 def _describe(error: dict) -> str:

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from plugin.errors import InputError
+from plugin.errors import EmptyInput, InputError, MalformedJSON, MissingFile, OversizedInput, UnsupportedFile
 from plugin.evidence import dicom, fhir, stl
 from plugin.evidence.model import Problem, ReadResult
 
@@ -30,7 +30,7 @@ def read_paths(paths: list[str | Path]) -> ReadResult:
             continue
         one = _read_one(path, kind)
         if not one.evidence and not one.problems:
-            one.problems.append(Problem(str(path), "EmptyInput", "holds nothing the coder reads (no usable FHIR resource, DICOM dataset or mesh)"))
+            one.problems.append(_problem(path, EmptyInput, "holds nothing the coder reads (no usable FHIR resource, DICOM dataset or mesh)"))
         result.extend(one)
     if dicom_files:
         result.extend(dicom.read_dicom_files(dicom_files))
@@ -46,7 +46,7 @@ def _read_one(path: Path, kind: str) -> ReadResult:
     if kind == "mesh":
         _read_mesh(path, result)
     else:
-        result.problems.append(Problem(str(path), "UnsupportedFile", "not FHIR JSON, DICOM, STL or PLY"))
+        result.problems.append(_problem(path, UnsupportedFile, "not FHIR JSON, DICOM, STL or PLY"))
     return result
 
 
@@ -59,7 +59,7 @@ def _expand(paths: list[str | Path], result: ReadResult) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            result.problems.append(Problem(str(path), "MissingFile", "no such file or folder"))
+            result.problems.append(_problem(path, MissingFile, "no such file or folder"))
     return files
 
 
@@ -98,11 +98,11 @@ def sniff(path: Path) -> str:
 def read_json_file(path: Path) -> ReadResult:
     size = path.stat().st_size
     if size > MAX_JSON_BYTES:
-        return _problem(path, "OversizedInput", f"{size} bytes is over the {MAX_JSON_BYTES}-byte limit for JSON")
+        return ReadResult(problems=[_problem(path, OversizedInput, f"{size} bytes is over the {MAX_JSON_BYTES}-byte limit for JSON")])
     try:
         data = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return _problem(path, "MalformedJSON", f"not valid JSON: {exc}")
+        return ReadResult(problems=[_problem(path, MalformedJSON, f"not valid JSON: {exc}")])
     return read_json_data(str(path), data)
 
 
@@ -126,19 +126,19 @@ def _read_ndjson(path: Path) -> ReadResult:
         try:
             result.extend(fhir.read_fhir_json(f"{path}:{number}", json.loads(line)))
         except json.JSONDecodeError as exc:
-            result.problems.append(Problem(f"{path}:{number}", "MalformedJSON", f"not valid JSON: {exc}"))
+            result.problems.append(_problem(f"{path}:{number}", MalformedJSON, f"not valid JSON: {exc}"))
     return result
 
 
 def _read_mesh(path: Path, result: ReadResult) -> None:
     if path.stat().st_size > MAX_MESH_BYTES:
-        result.problems.append(Problem(str(path), "OversizedInput", f"over the {MAX_MESH_BYTES}-byte limit for a mesh"))
+        result.problems.append(_problem(path, OversizedInput, f"over the {MAX_MESH_BYTES}-byte limit for a mesh"))
         return
     try:
         result.evidence.append(stl.read_mesh(path))
     except InputError as exc:
-        result.problems.append(Problem(str(path), exc.reason, str(exc).removeprefix(f"{path}: ")))
+        result.problems.append(Problem.from_error(exc))
 
 
-def _problem(path: Path, reason: str, message: str) -> ReadResult:
-    return ReadResult(problems=[Problem(str(path), reason, message)])
+def _problem(path: Path | str, error: type[InputError], message: str) -> Problem:
+    return Problem.from_error(error(message, source=str(path)))

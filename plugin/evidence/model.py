@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from plugin.errors import InputError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -17,6 +19,11 @@ class Problem:
     source: str
     reason: str  # the InputError subclass name, e.g. "InvalidDicom"
     message: str
+
+    @classmethod
+    def from_error(cls, error: InputError, where: str = "") -> "Problem":
+        """The Problem for an InputError; `where` prefixes its source (e.g. the file of a resource)."""
+        return cls(f"{where}#{error.source}" if where else error.source, error.reason, error.detail)
 
     def as_dict(self) -> dict[str, str]:
         return {"source": self.source, "reason": self.reason, "message": self.message}
