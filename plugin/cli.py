@@ -22,6 +22,7 @@ from plugin.engine import service_day, suggest
 from plugin.engine.explain import explain as explain_case
 from plugin.errors import CoderError
 from plugin.evidence.files import read_paths
+from plugin.evidence.model import ReadResult
 from plugin.suggestion import Suggestion
 
 
@@ -57,7 +58,12 @@ def _parser() -> argparse.ArgumentParser:
 def code_paths(paths: list[str], practice: str, claim: str | None, extra: tuple[str, ...] = (),
                explain: bool = False) -> list[Suggestion]:
     """Read, assemble and code: the whole job behind `dwcoder suggest`."""
-    read = read_paths(paths)
+    return code_read(read_paths(paths), practice, claim, extra, explain)
+
+
+def code_read(read: ReadResult, practice: str, claim: str | None, extra: tuple[str, ...] = (),
+              explain: bool = False) -> list[Suggestion]:
+    """Assemble and code what was read (the pipeline reads request bodies itself)."""
     base = mappings.load(extra)
     out = []
     for case in assemble(read, practice, claim, base):
@@ -72,8 +78,13 @@ def code_paths(paths: list[str], practice: str, claim: str | None, extra: tuple[
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    results = code_paths(args.paths, args.practice, args.claim, tuple(args.mappings), args.explain)
+    read = read_paths(args.paths)
+    results = code_read(read, args.practice, args.claim, tuple(args.mappings), args.explain)
+    for note in read.notifications:  # not an error: what the pipeline must fetch, by type and count only
+        print(f"dwcoder: {note.source}: {note.summary()}", file=sys.stderr)
     if not results:
+        if read.notifications and not read.problems:
+            return 0
         print("dwcoder: no evidence found in the given paths (FHIR JSON, DICOM, STL or PLY)", file=sys.stderr)
         return 1
     if args.format == "json":

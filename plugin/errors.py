@@ -11,7 +11,9 @@
     │   ├── OversizedInput          over the size limit for its kind (not read)
     │   ├── EmptyInput              readable, but holds nothing the coder reads
     │   ├── UnsupportedFile         not FHIR JSON, DICOM, STL or PLY
-    │   └── MissingFile             no such file or folder
+    │   ├── MissingFile             no such file or folder
+    │   └── UnreadableInput         a reader failed on this file or resource unexpectedly (a defect in the plugin,
+    │                               contained: the file or resource is named, the rest is still read)
     └── MappingError                mappings/ (or a practice's override folder) is wrong: names file and rule
         └── ConfigError             a setting has a bad value: names the key and the value
 
@@ -77,6 +79,15 @@ class UnsupportedFile(InputError):
 
 class MissingFile(InputError):
     pass
+
+
+class UnreadableInput(InputError):
+    """A reader failed unexpectedly on one file or resource; the message names the error class only (never its
+    text, which may quote the payload)."""
+
+    @classmethod
+    def of(cls, exc: BaseException, source: str) -> "UnreadableInput":
+        return cls(f"could not be read ({type(exc).__name__} in the reader); the rest of the input was read", source=source)
 
 
 class MappingError(CoderError):

@@ -1,11 +1,18 @@
 """FHIR JSON reader: single resources and Bundles of any type, validated with fhir.resources.
 
 R4 and R4B validate against `fhir.resources.R4B`, R5 against `fhir.resources`; a resource is tried
-against R4B first, then R5, and kept with the version it validated under. One invalid resource is a
-Problem that names the resource, the element path and what is wrong; the other entries still count.
-Subscription notifications (R5 `subscription-notification`, the R4 backport's `history` Bundle) carry
-a status entry (SubscriptionStatus / Parameters) that is skipped; entries with no resource (id-only
-notifications) are reported, since their content must be fetched from the server first.
+against R4B first, then R5, and kept with the version it validated under. The R4 (4.0.1) types that
+R4B and R5 dropped (MedicinalProduct*, EffectEvidenceSynthesis, ...) have no model in fhir.resources:
+they are checked as an R4B DomainResource (id, meta, text, contained, extensions) and, like every
+type the rules do not read, accepted and ignored. One invalid resource is a Problem that names the
+resource, the element path and what is wrong; the other entries still count.
+
+Bundle entries are read by Bundle type: transaction/batch entries without a resource (DELETE,
+conditional or plain GET) and transaction-response/batch-response/history entries without one are
+requests or outcomes, not evidence, and not problems either. Subscription notifications (R5
+`subscription-notification`, the Backport IG's `history` Bundle led by a Parameters (R4) or
+SubscriptionStatus (R4B) status) become a `Notification` (notifications.py) that names its form and
+what must be fetched. No URL, query string or identifier from a payload goes into a message.
 """
 from __future__ import annotations
 
@@ -16,7 +23,8 @@ import fhir.resources as r5
 import fhir.resources.R4B as r4b
 from pydantic import ValidationError
 
-from plugin.errors import InputError, InvalidFHIR, UnsupportedResource
+from plugin.errors import InputError, InvalidFHIR, UnreadableInput, UnsupportedResource
+from plugin.evidence import notifications
 from plugin.evidence.model import FhirResource, Problem, ReadResult
 
 VERSIONS = {"R4B": r4b, "R5": r5}
@@ -24,43 +32,111 @@ USED = frozenset(
     "Patient Organization Practitioner PractitionerRole Device Location Encounter Coverage Procedure "
     "ImagingStudy DiagnosticReport DocumentReference Media EpisodeOfCare".split()
 )
-NOTIFICATION_STATUS = frozenset({"SubscriptionStatus", "Parameters"})
+# FHIR R4 (4.0.1) resource types with no model in fhir.resources' R4B or R5 packages, or whose R5 model
+# describes a different structure (R4 resource list vs the R4B and R5 lists, hl7.org/fhir/R4/resourcelist.html).
+R4_ONLY = frozenset(
+    "EffectEvidenceSynthesis RiskEvidenceSynthesis MedicinalProduct MedicinalProductAuthorization "
+    "MedicinalProductContraindication MedicinalProductIndication MedicinalProductIngredient "
+    "MedicinalProductInteraction MedicinalProductManufactured MedicinalProductPackaged "
+    "MedicinalProductPharmaceutical MedicinalProductUndesirableEffect SubstanceSpecification SubstanceNucleicAcid "
+    "SubstancePolymer SubstanceProtein SubstanceReferenceInformation SubstanceSourceMaterial".split()
+)
+DOMAIN_ELEMENTS = ("resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
+                   "modifierExtension")
+REQUEST_BUNDLES = frozenset({"transaction", "batch"})
+RESPONSE_BUNDLES = frozenset({"transaction-response", "batch-response"})
 
 
 def read_fhir_json(source: str, data: Any) -> ReadResult:
-    """Evidence from one parsed JSON document (a resource or a Bundle)."""
+    """Evidence from one parsed JSON document (a resource or a Bundle); never raises."""
+    try:
+        return _read_document(source, data)
+    except Exception as exc:  # a defect in this reader: the document is named, the other files are still read
+        return ReadResult(problems=[Problem.from_error(UnreadableInput.of(exc, source))])
+
+
+def _read_document(source: str, data: Any) -> ReadResult:
     result = ReadResult()
-    if not isinstance(data, dict) or "resourceType" not in data:
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         result.problems.append(Problem.from_error(InvalidFHIR("not a FHIR resource: no resourceType", source=source)))
         return result
     if data["resourceType"] == "Bundle":
-        for index, entry in enumerate(data.get("entry") or []):
-            _read_entry(source, index, entry, result)
+        _read_bundle(source, data, result)
+    elif notifications.is_status(data):
+        _keep_status(source, data, [], result)
     else:
-        _keep(source, data, "", result)
+        _keep(source, data, "", "", result)
     return result
 
 
-def _read_entry(source: str, index: int, entry: Any, result: ReadResult) -> None:
-    where = f"{source}#entry[{index}]"
+def _read_bundle(source: str, bundle: dict, result: ReadResult) -> None:
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        result.problems.append(Problem.from_error(InvalidFHIR("Bundle.entry is not a list", source=source)))
+        return
+    if notifications.is_notification(bundle):
+        _read_notification(source, bundle, entries, result)
+        return
+    kind = bundle.get("type") if isinstance(bundle.get("type"), str) else ""
+    for index, entry in enumerate(entries):
+        where = f"{source}#entry[{index}]"
+        try:
+            _read_entry(source, where, index, kind, entry, result)
+        except Exception as exc:  # one entry's defect is that entry's problem
+            result.problems.append(Problem.from_error(UnreadableInput.of(exc, where)))
+
+
+def _read_entry(source: str, where: str, index: int, kind: str, entry: Any, result: ReadResult) -> None:
     if not isinstance(entry, dict):
         result.problems.append(Problem.from_error(InvalidFHIR("Bundle entry is not an object", source=where)))
         return
     resource = entry.get("resource")
-    method = (entry.get("request") or {}).get("method", "")
-    if method == "DELETE":
-        return
     if resource is None:
-        url = entry.get("fullUrl") or (entry.get("request") or {}).get("url", "")
-        message = f"entry has no resource (id-only notification for {url or 'unknown'}): fetch it first"
-        result.problems.append(Problem.from_error(InvalidFHIR(message, source=where)))
+        if entry.get("request") or entry.get("response") or kind in REQUEST_BUNDLES | RESPONSE_BUNDLES | {"history"}:
+            result.ignored += 1  # a request (DELETE, GET, conditional), an outcome or a deletion: no resource to read
+            return
+        result.problems.append(Problem.from_error(InvalidFHIR("Bundle entry has neither a resource, a request nor a response", source=where)))
         return
-    if isinstance(resource, dict) and resource.get("resourceType") in NOTIFICATION_STATUS:
-        return
-    _keep(source, resource, entry.get("fullUrl", ""), result)
+    _keep(source, resource, _full_url(entry), _place(source, index), result)
 
 
-def _keep(source: str, resource: Any, full_url: str, result: ReadResult) -> None:
+def _read_notification(source: str, bundle: dict, entries: list, result: ReadResult) -> None:
+    """A subscription notification: its status resource names the form; full resources are read as evidence."""
+    included: list[tuple[str, str]] = []  # (fullUrl, "Type/id") of every resource the notification carries
+    bare: list[dict] = []  # entries without a resource: id-only content
+    statuses: list[dict] = []
+    for index, entry in enumerate(entries):
+        where = f"{source}#entry[{index}]"
+        try:
+            if not isinstance(entry, dict):
+                result.problems.append(Problem.from_error(InvalidFHIR("Bundle entry is not an object", source=where)))
+                continue
+            resource = entry.get("resource")
+            if resource is None:
+                bare.append(entry)
+            elif notifications.is_status(resource) and not statuses:
+                statuses.append(resource)
+            else:
+                if isinstance(resource, dict):
+                    included.append((_full_url(entry), f"{resource.get('resourceType')}/{resource.get('id', '')}"))
+                _keep(source, resource, _full_url(entry), _place(source, index), result)
+        except Exception as exc:
+            result.problems.append(Problem.from_error(UnreadableInput.of(exc, where)))
+    _keep_status(source, statuses[0] if statuses else {}, included, result, bare)
+
+
+def _keep_status(source: str, status: dict, included: list[tuple[str, str]], result: ReadResult,
+                 bare: list[dict] | None = None) -> None:
+    try:
+        if status:
+            validate(status)
+    except InputError as exc:
+        result.problems.append(Problem.from_error(exc, where=source))
+        return
+    result.notifications.append(notifications.describe(source, status, included, bare or []))
+
+
+def _keep(source: str, resource: Any, full_url: str, place: str, result: ReadResult) -> None:
     if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":  # a Bundle inside a Bundle
         result.extend(read_fhir_json(source, resource))
         return
@@ -69,16 +145,33 @@ def _keep(source: str, resource: Any, full_url: str, result: ReadResult) -> None
     except InputError as exc:
         result.problems.append(Problem.from_error(exc, where=source))
         return
-    if resource["resourceType"] in USED:
-        result.evidence.append(FhirResource(source=source, version=version, resource=resource, full_url=full_url))
+    if resource["resourceType"] not in USED:
+        result.ignored += 1
+        return
+    local = "" if resource.get("id") else (_uuid(full_url) or place)
+    result.evidence.append(FhirResource(source=source, version=version, resource=resource, full_url=full_url, local_id=local))
+
+
+def _full_url(entry: dict) -> str:
+    url = entry.get("fullUrl")
+    return url if isinstance(url, str) else ""
+
+
+def _uuid(full_url: str) -> str:
+    return full_url.removeprefix("urn:uuid:") if full_url.startswith("urn:uuid:") else ""
+
+
+def _place(source: str, index: int) -> str:
+    return f"{source.replace('/', '_').replace('#', '_')}-entry-{index}"
 
 
 def validate(resource: Any) -> str:
-    """The FHIR version the resource is valid under ("R4B" or "R5"); InvalidFHIR / UnsupportedResource if neither."""
+    """The FHIR version the resource is valid under ("R4B", "R5", or "R4" for R4-only types); InvalidFHIR /
+    UnsupportedResource if none."""
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         raise InvalidFHIR("not a FHIR resource: no resourceType", source="resource")
     rtype = resource["resourceType"]
-    where = f"{rtype}/{resource.get('id', '?')}"
+    where = f"{_safe_type(rtype)}/{_safe_id(resource)}"
     errors: dict[str, list] = {}
     for version in VERSIONS:
         model = _model(version, rtype)
@@ -89,14 +182,36 @@ def validate(resource: Any) -> str:
             return version
         except ValidationError as exc:
             errors[version] = exc.errors()
+    if rtype in R4_ONLY:
+        return _validate_r4_only(resource, where)
     if not errors:
-        raise UnsupportedResource(f"unknown resource type '{rtype}'", source=where)
+        raise UnsupportedResource(f"unknown resource type '{_safe_type(rtype)}'", source=where)
     version, errs = min(errors.items(), key=lambda item: len(item[1]))
     more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""
     raise InvalidFHIR(f"invalid {rtype} ({version}): {_describe(errs[0])}{more}", source=where)
 
 
+def _validate_r4_only(resource: dict, where: str) -> str:
+    """An R4-only type: the elements every DomainResource has, checked with the R4B DomainResource model."""
+    shell = {k: v for k, v in resource.items() if k in DOMAIN_ELEMENTS and k != "resourceType"}
+    try:
+        _model("R4B", "DomainResource").model_validate(shell)
+    except ValidationError as exc:
+        raise InvalidFHIR(f"invalid {resource['resourceType']} (R4): {_describe(exc.errors()[0])}", source=where) from None
+    return "R4"
+
+
+def _safe_id(resource: dict) -> str:
+    rid = resource.get("id")
+    return rid if isinstance(rid, str) and rid.replace("-", "").replace(".", "").isalnum() and len(rid) <= 64 else "?"
+
+
+def _safe_type(rtype: str) -> str:
+    return rtype if rtype.isalnum() and len(rtype) <= 64 else "(not a type name)"
+
+
 def _describe(error: dict) -> str:
+    """Where and what, never the offending value (it may be a name or an identifier)."""
     path = ".".join(str(p) for p in error.get("loc", ())) or "(resource)"
     return f"{path}: {error.get('msg', 'invalid')}"
 

@@ -11,7 +11,8 @@ import json
 import os
 from pathlib import Path
 
-from plugin.errors import EmptyInput, InputError, MalformedJSON, MissingFile, OversizedInput, UnsupportedFile
+from plugin.errors import (EmptyInput, InputError, MalformedJSON, MissingFile, OversizedInput, UnreadableInput,
+                           UnsupportedFile)
 from plugin.evidence import dicom, fhir, stl
 from plugin.evidence.model import Problem, ReadResult
 
@@ -24,17 +25,35 @@ def read_paths(paths: list[str | Path]) -> ReadResult:
     result = ReadResult()
     dicom_files: list[Path] = []
     for path in _expand(paths, result):
-        kind = sniff(path)
-        if kind == "dicom":
-            dicom_files.append(path)
-            continue
-        one = _read_one(path, kind)
-        if not one.evidence and not one.problems:
+        try:
+            kind = sniff(path)
+            if kind == "dicom":
+                dicom_files.append(path)
+                continue
+            one = _read_one(path, kind)
+        except Exception as exc:  # a defect in a reader: this file is named, the others are still read
+            one = ReadResult(problems=[Problem.from_error(UnreadableInput.of(exc, str(path)))])
+        if one.empty:
             one.problems.append(_problem(path, EmptyInput, "holds nothing the coder reads (no usable FHIR resource, DICOM dataset or mesh)"))
         result.extend(one)
     if dicom_files:
-        result.extend(dicom.read_dicom_files(dicom_files))
+        result.extend(_read_dicom(dicom_files))
     return result
+
+
+def _read_dicom(files: list[Path]) -> ReadResult:
+    """DICOM files are read together (series span files); if that fails unexpectedly, each file alone, so the
+    one file at fault is named and the others still count."""
+    try:
+        return dicom.read_dicom_files(files)
+    except Exception:
+        result = ReadResult()
+        for path in files:
+            try:
+                result.extend(dicom.read_dicom_files([path]))
+            except Exception as exc:
+                result.problems.append(Problem.from_error(UnreadableInput.of(exc, str(path))))
+        return result
 
 
 def _read_one(path: Path, kind: str) -> ReadResult:
@@ -101,21 +120,31 @@ def read_json_file(path: Path) -> ReadResult:
         return ReadResult(problems=[_problem(path, OversizedInput, f"{size} bytes is over the {MAX_JSON_BYTES}-byte limit for JSON")])
     try:
         data = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return ReadResult(problems=[_problem(path, MalformedJSON, f"not valid JSON: {exc}")])
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        return ReadResult(problems=[_problem(path, MalformedJSON, f"not valid JSON: {_json_error(exc)}")])
     return read_json_data(str(path), data)
 
 
+def _json_error(exc: Exception) -> str:
+    """Where the JSON breaks (line, column), never the text around it."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    return type(exc).__name__
+
+
 def read_json_data(source: str, data: object) -> ReadResult:
-    """Parsed JSON from a file or a request body: DICOM JSON or FHIR."""
-    if dicom.looks_like_dicom_json(data):
-        return dicom.read_dicom_json(Path(source), data)
-    if isinstance(data, list):
-        result = ReadResult()
-        for item in data:
-            result.extend(fhir.read_fhir_json(source, item))
-        return result
-    return fhir.read_fhir_json(source, data)
+    """Parsed JSON from a file or a request body: DICOM JSON or FHIR. Never raises."""
+    try:
+        if dicom.looks_like_dicom_json(data):
+            return dicom.read_dicom_json(Path(source), data)
+        if isinstance(data, list):
+            result = ReadResult()
+            for index, item in enumerate(data):
+                result.extend(fhir.read_fhir_json(f"{source}#[{index}]" if len(data) > 1 else source, item))
+            return result
+        return fhir.read_fhir_json(source, data)
+    except Exception as exc:  # a defect in a reader: this document is named, the rest is still read
+        return ReadResult(problems=[Problem.from_error(UnreadableInput.of(exc, source))])
 
 
 def _read_ndjson(path: Path) -> ReadResult:
@@ -124,9 +153,11 @@ def _read_ndjson(path: Path) -> ReadResult:
         if not line.strip():
             continue
         try:
-            result.extend(fhir.read_fhir_json(f"{path}:{number}", json.loads(line)))
-        except json.JSONDecodeError as exc:
-            result.problems.append(_problem(f"{path}:{number}", MalformedJSON, f"not valid JSON: {exc}"))
+            data = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            result.problems.append(_problem(f"{path}:{number}", MalformedJSON, f"not valid JSON: {type(exc).__name__}"))
+            continue
+        result.extend(read_json_data(f"{path}:{number}", data))
     return result
 
 

@@ -34,9 +34,10 @@ class FhirResource:
     """A validated FHIR resource, kept as its JSON dict (version differences are read in case.py)."""
 
     source: str  # file it came from
-    version: str  # "R4B" or "R5" (R4 validates as R4B)
+    version: str  # "R4B" or "R5" (R4 validates as R4B; R4-only types are "R4")
     resource: dict[str, Any]
     full_url: str = ""  # Bundle.entry.fullUrl, so "urn:uuid:..." references resolve
+    local_id: str = ""  # for a resource without `id` (legal in a transaction): its fullUrl's uuid, else its place
 
     @cached_property
     def type(self) -> str:
@@ -44,7 +45,7 @@ class FhirResource:
 
     @cached_property
     def ref(self) -> str:
-        return f"{self.type}/{self.resource.get('id', '')}"
+        return f"{self.type}/{self.resource.get('id') or self.local_id}"
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,64 @@ class SurfaceMesh:
 Evidence = FhirResource | DicomSeries | SurfaceMesh
 
 
+@dataclass(frozen=True)
+class Notification:
+    """A FHIR Subscription notification (R5, or the Backport IG's R4 Parameters / R4B SubscriptionStatus form).
+
+    `form` names it: handshake, heartbeat, query-status, query-event, error, full-resource, id-only or empty.
+    `to_fetch` is what the pipeline must fetch from the notifying server before the event can be coded:
+    "Type/id" reads for id-only content, and for empty content one `Subscription/<id>/$events?...` request
+    for the events it announces (R5 and Backport IG `$events` operation). Both are relative to that server's
+    base. Nothing here is ever printed: messages carry only the form, resource types and counts."""
+
+    source: str
+    form: str
+    type: str  # SubscriptionStatus.type: handshake | heartbeat | event-notification | query-status | query-event
+    status: str  # active | error | requested | off | entered-in-error | ""
+    subscription: str  # "Subscription/<id>" relative to the server, "" when not given
+    topic: str = ""
+    events_since_start: int | None = None
+    event_numbers: tuple[int, ...] = ()
+    to_fetch: tuple[str, ...] = ()
+    error: str = ""  # the subscription-error code when status is error
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "form": self.form, "type": self.type, "status": self.status,
+                "subscription": self.subscription, "topic": self.topic, "events_since_start": self.events_since_start,
+                "event_numbers": list(self.event_numbers), "to_fetch": list(self.to_fetch), "error": self.error}
+
+    def summary(self) -> str:
+        """One line for stderr: the form and what to fetch by resource type and count, never an id or a URL."""
+        kinds: dict[str, int] = {}
+        for ref in self.to_fetch:
+            key = "event list" if "/$events" in ref else ref.split("/", 1)[0]
+            kinds[key] = kinds.get(key, 0) + 1
+        fetch = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        state = f", subscription status {self.status}" + (f" ({self.error})" if self.error else "") if self.status == "error" else ""
+        return f"subscription notification ({self.form}{state})" + (f": fetch {fetch} from the notifying server" if fetch else "")
+
+
 @dataclass
 class ReadResult:
-    """What reading some paths gave: evidence and problems, in a stable order."""
+    """What reading some paths gave: evidence and problems, in a stable order; subscription notifications
+    (what the pipeline must fetch) and how many valid resources were accepted but are not read by the rules."""
 
     evidence: list[Evidence] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    ignored: int = 0  # valid resources (and Bundle entries without one, e.g. DELETE requests) the rules do not read
 
     def extend(self, other: "ReadResult") -> None:
         self.evidence.extend(other.evidence)
         self.problems.extend(other.problems)
+        self.notifications.extend(other.notifications)
+        self.ignored += other.ignored
+
+    @property
+    def to_fetch(self) -> list[str]:
+        """Every resource (or $events request) a notification says must be fetched, each once, in order."""
+        return list(dict.fromkeys(ref for n in self.notifications for ref in n.to_fetch))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.evidence or self.problems or self.notifications or self.ignored)
