@@ -153,3 +153,11 @@ def device_words(res: Json) -> str:
     names += [res.get("modelNumber", ""), res.get("manufacturer", ""), res.get("displayName", "")]
     names += texts(res.get("type"))
     return " ".join(n for n in names if n)
+
+
+def attachments(res: Json) -> list[Json]:
+    """The Attachments of a DocumentReference (`content[].attachment`) or Media (R4/R4B `content`: one Attachment)."""
+    content = res.get("content")
+    if isinstance(content, dict):
+        return [content]
+    return [a for c in content if isinstance(c, dict) and isinstance(a := c.get("attachment"), dict)] if isinstance(content, list) else []

@@ -345,9 +345,9 @@ def _scan_sources(case: Case, images: list[Image], maps: Mappings) -> list[tuple
         if image.kind == "surface" or (image.modality.upper() == "M3D" and classify_scan(text, None, maps).device):
             out.append((text, None, f"Series/{image.uid}"))
     for rec in (r for r in case.records if r.type in ("DocumentReference", "Media")):
-        attachments = [c.get("attachment", {}) for c in rec.resource.get("content") or []] + [rec.resource.get("content") or {}]
-        if any(isinstance(a, dict) and a.get("contentType") in ("model/stl", "application/sla", "model/x.stl-binary", "application/ply") for a in attachments):
-            words = [rec.resource.get("description", "")] + [a.get("title", "") for a in attachments if isinstance(a, dict)] + fr.texts(rec.resource.get("type"))
+        attachments = fr.attachments(rec.resource)
+        if any(a.get("contentType") in ("model/stl", "application/sla", "model/x.stl-binary", "application/ply") for a in attachments):
+            words = [rec.resource.get("description", "")] + [a.get("title", "") for a in attachments] + fr.texts(rec.resource.get("type"))
             out.append((" ".join(w for w in words if w), None, rec.ref))
     return out
 

@@ -40,17 +40,70 @@ def test_unknown_resource_type_is_reported():
     assert "Toothbrush" in result.problems[0].message
 
 
-def test_subscription_notification_skips_status_and_reports_id_only_entries():
-    status = {"resourceType": "SubscriptionStatus", "status": "active", "type": "event-notification",
-              "subscription": {"reference": "Subscription/s"}}
-    note = {"resourceType": "Bundle", "type": "subscription-notification", "entry": [
-        {"fullUrl": "urn:uuid:s", "resource": status},
-        {"fullUrl": "https://ehr.example/fhir/Procedure/p9"},
-        {"fullUrl": "urn:uuid:p", "resource": f.patient()},
+def test_transaction_requests_without_a_resource_are_not_problems_and_never_echoed():
+    tx = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:1", "resource": f.patient(), "request": {"method": "PUT", "url": "Patient/pt"}},
+        {"request": {"method": "DELETE", "url": "Procedure/old-1"}},
+        {"request": {"method": "GET", "url": "Patient?name=peterson&birthdate=1970"}},
+        {"request": {"method": "GET", "url": "Patient/12334"}},
     ]}
-    result = read_fhir_json("n.json", note)
-    assert [e.type for e in result.evidence] == ["Patient"]
-    assert "id-only notification" in result.problems[0].message
+    result = read_fhir_json("t.json", tx)
+    assert [e.ref for e in result.evidence] == ["Patient/pt"] and not result.problems and result.ignored == 3
+
+
+def test_response_entries_with_only_a_response_are_not_problems():
+    resp = {"resourceType": "Bundle", "type": "transaction-response", "entry": [
+        {"response": {"status": "201 Created", "location": "Patient/pt/_history/1"}},
+        {"response": {"status": "200 OK"}, "resource": f.patient("pt-2")},
+    ]}
+    result = read_fhir_json("r.json", resp)
+    assert [e.ref for e in result.evidence] == ["Patient/pt-2"] and not result.problems
+
+
+def test_entry_with_nothing_at_all_is_invalid_without_echoing_its_url():
+    result = read_fhir_json("c.json", {"resourceType": "Bundle", "type": "collection",
+                                       "entry": [{"fullUrl": "https://ehr.test/fhir/Patient?name=peterson"}]})
+    (problem,) = result.problems
+    assert problem.reason == "InvalidFHIR" and "peterson" not in problem.message + problem.source
+
+
+def test_resources_without_id_keep_their_urn_uuid_identity():
+    one, two = f.procedure("x", "cbct"), f.procedure("y", "ct")
+    del one["id"], two["id"]
+    tx = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:aaaa-1", "resource": one, "request": {"method": "POST", "url": "Procedure"}},
+        {"fullUrl": "urn:uuid:bbbb-2", "resource": two, "request": {"method": "POST", "url": "Procedure"}}]}
+    items = latest_versions(read_fhir_json("t.json", tx).evidence)
+    assert sorted(i.ref for i in items) == ["Procedure/aaaa-1", "Procedure/bbbb-2"]
+
+
+def test_r4_only_types_are_accepted_and_ignored():
+    product = {"resourceType": "MedicinalProduct", "id": "mp", "name": [{"productName": "Test"}]}
+    synthesis = {"resourceType": "EffectEvidenceSynthesis", "id": "ees", "status": "draft"}
+    result = read_fhir_json("b.json", f.bundle(product, synthesis, f.patient()))
+    assert not result.problems and result.ignored == 2 and [e.type for e in result.evidence] == ["Patient"]
+
+
+def test_r4_only_type_with_a_bad_common_element_is_invalid():
+    result = read_fhir_json("b.json", {"resourceType": "MedicinalProduct", "id": "mp", "meta": {"lastUpdated": "yesterday"}})
+    assert result.problems[0].reason == "InvalidFHIR" and "meta.lastUpdated" in result.problems[0].message
+
+
+def test_unknown_resource_type_is_still_reported():
+    result = read_fhir_json("x.json", {"resourceType": "MedicinalWidget", "id": "w"})
+    assert result.problems[0].reason == "UnsupportedResource"
+
+
+def test_r4_media_with_one_attachment_is_coded_not_a_crash(tmp_path, capsys):
+    from plugin.cli import main
+
+    media = {"resourceType": "Media", "id": "m1", "status": "completed", "subject": {"reference": "Patient/pt"},
+             "encounter": {"reference": "Encounter/enc"}, "createdDateTime": "2026-05-04T10:00:00Z",
+             "content": {"contentType": "model/stl", "title": "upper arch intraoral scan"}}
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(), media))
+    assert main(["suggest", str(tmp_path), "--practice", f.PRACTICE, "--claim", "dental"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("Media/m1" in line["evidence"] for line in out["lines"])
 
 
 def test_history_bundle_keeps_the_latest_version_whatever_the_order():

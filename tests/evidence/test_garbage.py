@@ -16,7 +16,7 @@ fast = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 
 def assert_clean(result, path) -> None:
-    assert result.evidence or result.problems
+    assert not result.empty
     for problem in result.problems:
         assert problem.source.startswith(str(path)) and problem.reason and problem.message
 
@@ -56,3 +56,59 @@ def test_fhir_with_any_value_in_a_field(tmp_path_factory, value, field):
     result = read_paths([path])
     assert_clean(result, path)
     json.dumps([p.as_dict() for p in result.problems])
+
+
+@fast
+@given(entry=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                              st.sampled_from(["resource", "request", "response", "fullUrl", "resourceType", "id",
+                                               "method", "url", "status", "type", "parameter", "name"]), inner, max_size=4),
+                          max_leaves=14),
+       kind=st.sampled_from(["transaction", "batch", "transaction-response", "history", "searchset", "collection",
+                             "document", "message", "subscription-notification"]))
+def test_any_entry_in_any_bundle_type(tmp_path_factory, entry, kind):
+    bundle = {"resourceType": "Bundle", "type": kind, "entry": [entry, {"fullUrl": "urn:uuid:p", "resource": f.patient()}]}
+    path = f.write(tmp_path_factory.mktemp("e"), "b.json", bundle)
+    result = read_paths([path])
+    assert_clean(result, path)
+    json.dumps([p.as_dict() for p in result.problems] + [n.as_dict() for n in result.notifications])
+
+
+def test_a_reader_defect_on_one_resource_names_that_entry_and_reads_the_rest(tmp_path, monkeypatch):
+    from plugin.evidence import fhir
+
+    real = fhir.validate
+
+    def faulty(resource):
+        if resource.get("resourceType") == "Encounter":
+            raise AttributeError("'str' object has no attribute 'get'")
+        return real(resource)
+
+    monkeypatch.setattr(fhir, "validate", faulty)
+    path = f.write(tmp_path, "b.json", f.bundle(f.patient(), f.encounter()))
+    result = read_paths([path])
+    assert [e.type for e in result.evidence] == ["Patient"]
+    (problem,) = result.problems
+    assert (problem.source, problem.reason) == (f"{path}#entry[1]", "UnreadableInput")
+    assert "AttributeError" in problem.message and "'str'" not in problem.message
+
+
+def test_a_reader_defect_on_one_file_names_that_file_and_reads_the_others(tmp_path, monkeypatch):
+    from plugin.evidence import stl
+
+    def faulty(path):
+        raise KeyError("secret")
+
+    monkeypatch.setattr(stl, "read_mesh", faulty)
+    mesh = write_binary_stl(tmp_path / "a.stl", "TRIOS", 20).path
+    ok = f.write(tmp_path, "p.json", f.patient())
+    result = read_paths([mesh, ok])
+    assert [e.type for e in result.evidence] == ["Patient"]
+    assert [(p.source, p.reason) for p in result.problems] == [(str(mesh), "UnreadableInput")]
+
+
+def test_documentation_beside_evidence_is_passed_over_in_a_folder_but_reported_when_named(tmp_path):
+    (tmp_path / "README.md").write_text("# export")
+    f.write(tmp_path, "p.json", f.patient())
+    assert not read_paths([tmp_path]).problems
+    assert [p.reason for p in read_paths([tmp_path / "README.md"]).problems] == ["UnsupportedFile"]

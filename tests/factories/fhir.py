@@ -70,3 +70,50 @@ def write(folder: Path, name: str, data: Any) -> Path:
     path = folder / name
     path.write_text(json.dumps(data, indent=1))
     return path
+
+
+# ------------------------------------------------------------------------------------------ notifications
+SERVER = "https://ehr.test/fhir"
+
+
+def status_r5(kind: str = "event-notification", events: list[dict] | None = None, state: str = "active",
+              since: str = "7", sub: str = "sub-1") -> dict:
+    res: dict[str, Any] = {"resourceType": "SubscriptionStatus", "id": f"st-{kind}", "status": state, "type": kind,
+                           "eventsSinceSubscriptionStart": since, "subscription": {"reference": f"{SERVER}/Subscription/{sub}"},
+                           "topic": "https://ehr.test/topics/procedure-done"}
+    if events:
+        res["notificationEvent"] = events
+    if state == "error":
+        res["error"] = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/subscription-error", "code": "no-response"}]}]
+    return res
+
+
+def event_r5(number: int, focus: str = "", context: tuple[str, ...] = ()) -> dict:
+    event: dict[str, Any] = {"eventNumber": str(number)}
+    if focus:
+        event["focus"] = {"reference": focus}
+    if context:
+        event["additionalContext"] = [{"reference": c} for c in context]
+    return event
+
+
+def status_r4(kind: str = "event-notification", events: list[list[dict]] | None = None, since: str = "7",
+              sub: str = "sub-1", state: str = "active") -> dict:
+    params: list[dict] = [{"name": "subscription", "valueReference": {"reference": f"{SERVER}/Subscription/{sub}"}},
+                          {"name": "topic", "valueCanonical": "https://ehr.test/topics/procedure-done"},
+                          {"name": "status", "valueCode": state}, {"name": "type", "valueCode": kind},
+                          {"name": "events-since-subscription-start", "valueString": since}]
+    params += [{"name": "notification-event", "part": parts} for parts in events or []]
+    return {"resourceType": "Parameters", "id": f"st4-{kind}", "parameter": params}
+
+
+def event_r4(number: int, focus: str = "", context: tuple[str, ...] = ()) -> list[dict]:
+    parts: list[dict] = [{"name": "event-number", "valueString": str(number)}]
+    if focus:
+        parts.append({"name": "focus", "valueReference": {"reference": focus}})
+    parts += [{"name": "additional-context", "valueReference": {"reference": c}} for c in context]
+    return parts
+
+
+def notification(status: dict, *entries: dict, kind: str = "history") -> dict:
+    return {"resourceType": "Bundle", "type": kind, "entry": [{"fullUrl": "urn:uuid:0000-status", "resource": status}, *entries]}
