@@ -25,6 +25,25 @@ def check(m: "Mappings") -> None:
     _check_notice_templates(m)
 
 
+def check_terminology(m: "Mappings", raw: dict) -> dict[tuple[str, str], dict]:
+    """terminology.yaml, checked (known system alias, step and facts; each concept once) and keyed by
+    (system URI, code)."""
+    out: dict[tuple[str, str], dict] = {}
+    for entry in raw["concepts"]:
+        where = f"terminology.yaml: concept {entry['system']}|{entry['code']}"
+        if entry["system"] not in raw["systems"]:
+            _fail(where, "system", entry["system"], raw["systems"])
+        if entry["step"] not in _steps(m):
+            _fail(where, "step", entry["step"], _steps(m))
+        for fact, value in entry.get("facts", {}).items():
+            _check_fact_value(m, where, fact, value)
+        key = (raw["systems"][entry["system"]], entry["code"])
+        if key in out:
+            raise MappingError(f"{where}: listed twice")
+        out[key] = entry
+    return out
+
+
 def _fail(where: str, what: str, name: Any, known: Any) -> None:
     from plugin.mappings import did_you_mean
 

@@ -1,6 +1,6 @@
 """The one loader of mappings/: code tables, rules and settings as versioned, schema-checked data.
 
-Layout: `mappings/<year>/{manifest,facts,codes,tables,devices,rules,edits,notices,settings}.yaml`,
+Layout: `mappings/<year>/{manifest,facts,codes,tables,devices,rules,edits,notices,settings,terminology}.yaml`,
 each checked against `mappings/schema/<name>.schema.json`, then cross-checked (every fact, code, table,
 step and notice kind a rule names must exist; an unknown name is an error that names the file, the
 rule id and the nearest known name). A practice folder (`--mappings DIR`) holds any subset of the same
@@ -26,7 +26,7 @@ from plugin.conditions import compile_when
 from plugin.errors import ConfigError, MappingError
 
 BASE_DIR = Path(os.environ.get("DWCODER_MAPPINGS", Path(__file__).resolve().parent.parent / "mappings"))
-FILES = ("manifest", "facts", "codes", "tables", "devices", "rules", "edits", "notices", "settings")
+FILES = ("manifest", "facts", "codes", "tables", "devices", "rules", "edits", "notices", "settings", "terminology")
 OVERRIDABLE = tuple(f for f in FILES if f not in ("manifest", "facts"))
 PLACEHOLDER = re.compile(r"{(\w+)}")
 MESSAGE_WORDS = {"codes", "detail"}  # placeholders notices.yaml may use besides facts
@@ -72,6 +72,7 @@ class Mappings:
     edits: dict
     notices: dict[str, str]
     settings: dict
+    terminology: dict[tuple[str, str], dict] = field(default_factory=dict)  # (system URI, code) -> concept
     by_step: dict[tuple[str, str, int], list[Rule]] = field(default_factory=dict)
     memo: dict = field(default_factory=dict)  # engine caches keyed by these mappings (engine/rules.py)
 
@@ -86,6 +87,10 @@ class Mappings:
     def system_uri(self, code: str) -> str:
         entry = self.codes.get(code)
         return self.systems.get(entry["system"], "") if entry else ""
+
+    def concept(self, system: str, code: str) -> dict | None:
+        """The terminology.yaml concept (step, facts, label) a standard-vocabulary coding names, if any."""
+        return self.terminology.get((system, code))
 
     def label(self, code: str) -> str:
         entry = self.codes.get(code)
@@ -220,6 +225,17 @@ def _merge_codes(raw: dict, data: dict, origin: str) -> None:
     raw["codes"].setdefault("modifiers", {}).update(data.get("modifiers", {}))
 
 
+def _merge_terminology(raw: dict, data: dict, origin: str) -> None:
+    """A practice's concepts replace base ones with the same system and code, new ones are added."""
+    raw["terminology"]["systems"].update(data.get("systems", {}))
+    by_key = {(c["system"], c["code"]): i for i, c in enumerate(raw["terminology"]["concepts"])}
+    for entry in data.get("concepts", []):
+        if (entry["system"], entry["code"]) in by_key:
+            raw["terminology"]["concepts"][by_key[(entry["system"], entry["code"])]] = entry
+        else:
+            raw["terminology"]["concepts"].append(entry)
+
+
 def _merge_devices(raw: dict, data: dict, origin: str) -> None:
     for kind, spec in data.items():
         target = raw["devices"].setdefault(kind, {})
@@ -239,6 +255,7 @@ MERGERS = {
     "rules": _merge_rules,
     "codes": _merge_codes,
     "devices": _merge_devices,
+    "terminology": _merge_terminology,
     "tables": lambda raw, data, origin: raw["tables"].update(data),
     "notices": lambda raw, data, origin: raw["notices"].update(data),
     "settings": lambda raw, data, origin: _merge_deep(raw["settings"], data),
@@ -263,6 +280,9 @@ def _build(folders: tuple[str, ...], raw: dict) -> Mappings:
         notices=raw["notices"],
         settings=raw["settings"],
     )
+    from plugin.mapping_checks import check_terminology
+
+    maps.terminology = check_terminology(maps, raw["terminology"])
     from plugin.mapping_checks import check  # the cross-checks live beside, to keep this file short
 
     check(maps)

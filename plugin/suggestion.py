@@ -92,6 +92,7 @@ class Suggestion:
     notices: list[Notice] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  # Problem.as_dict() of what was not used
     explanation: list[dict[str, Any]] = field(default_factory=list)  # engine/explain.py, on request
+    not_steps: list[dict[str, str]] = field(default_factory=list)  # {"ref", "code", "system"}: coded records that are no workflow step
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,5 +107,6 @@ class Suggestion:
             "lines": [line.as_dict() for line in self.lines],
             "notices": [n.as_dict() for n in self.notices],
             "skipped": list(self.skipped),
+            "not_steps": list(self.not_steps),
             **({"explanation": self.explanation} if self.explanation else {}),
         }

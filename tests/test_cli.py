@@ -68,13 +68,14 @@ def test_corrupt_inputs_are_named_the_rest_is_coded_and_exit_is_one(rich, tmp_pa
     assert "MRN-R" not in captured.err  # no patient identifiers on stderr
 
 
-def test_unknown_code_is_a_notice_and_a_skip(tmp_path, capsys):
+def test_unknown_workflow_step_is_a_notice_and_a_skip_other_codes_are_not_steps(tmp_path, capsys):
     f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(),
                                           f.procedure("x", "cbct-scan"), f.procedure("y", "D9999", system="http://www.ada.org/cdt")))
     assert main(["suggest", str(tmp_path), "--practice", f.PRACTICE]) == 1
     captured = capsys.readouterr()
     out = json.loads(captured.out)
-    assert [n for n in out["notices"] if n["kind"] == "unmapped-code"][0]["codes"] == ["D9999", "cbct-scan"]
+    assert [n for n in out["notices"] if n["kind"] == "unmapped-code"][0]["codes"] == ["cbct-scan"]
+    assert out["not_steps"] == [{"ref": "Procedure/y", "code": "D9999", "system": "http://www.ada.org/cdt"}]
     assert "did you mean 'cbct'" in captured.err
 
 

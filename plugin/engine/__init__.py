@@ -35,6 +35,7 @@ def suggest(case: Case, maps: Mappings) -> Suggestion:
         lines=lines,
         notices=_unique(notices),
         skipped=[p.as_dict() for p in (*case.problems, *derived.problems)],
+        not_steps=derived.not_steps,
     )
 
 

@@ -49,8 +49,9 @@ class Instance:
 @dataclass
 class Derived:
     instances: list[Instance]
-    unmapped: list[tuple[str, str]]  # (code, record ref)
+    unmapped: list[tuple[str, str]]  # (code, record ref): workflow-step codes the mappings do not know
     problems: list[Problem]
+    not_steps: list[dict[str, str]] = field(default_factory=list)  # records whose codes name no workflow step
 
 
 def derive(case: Case, maps: Mappings) -> Derived:
@@ -99,12 +100,18 @@ def _step_of(rec: FhirResource, maps: Mappings, out: Derived) -> Proc | None:
         entry = maps.codes.get(code)
         if entry and maps.systems.get(entry["system"]) == system and entry.get("recorded"):
             return Proc(rec, entry["recorded"]["step"], dict(entry["recorded"].get("facts", {})), code)
-    for coding in codings:
+        concept = maps.concept(system, code)  # SNOMED CT, LOINC, ... (terminology.yaml)
+        if concept:
+            return Proc(rec, concept["step"], dict(concept.get("facts", {})), code)
+    unknown = [c for c in codings if c.get("system") == WORKFLOW]
+    for coding in unknown:  # our own code system: an unknown code is a typo, reported
         code = coding.get("code", "")
-        hint = did_you_mean(code, maps.facts["step"]["values"]) if coding.get("system") == WORKFLOW else ""
         out.unmapped.append((code, rec.ref))
-        message = f"code '{code}' ({coding.get('system', 'no system')}) is not in the mappings{hint}"
+        message = f"code '{code}' ({WORKFLOW}) is not in the mappings{did_you_mean(code, maps.facts['step']['values'])}"
         out.problems.append(Problem.from_error(UnknownCode(message, source=rec.ref)))
+    if not unknown:  # any other vocabulary: a procedure that is not a digital-workflow step (an extraction, a biopsy)
+        first = next((c for c in codings if c.get("code")), {})
+        out.not_steps.append({"ref": rec.ref, "code": str(first.get("code", "")), "system": str(first.get("system", ""))})
     return None
 
 

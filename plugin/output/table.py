@@ -2,7 +2,8 @@
 
 Per case: a heading (case, claim, date), the charge lines in aligned columns (code, modifiers,
 qty, step, label, rule), under each line its rationale (wrapped), the documentation it needs and its
-alternatives, then the notices ("! kind: message"), then the inputs that were skipped.
+alternatives, then the notices ("! kind: message"), the coded records that are not workflow steps
+(one line), then the inputs that were skipped.
 Plain ASCII layout, no colours, no trailing spaces, deterministic: the same suggestions give the
 same text.
 """
@@ -41,6 +42,10 @@ def _case(s: Suggestion) -> str:
             if n.codes:
                 text += f" (codes: {', '.join(n.codes)})"
             out.extend(_wrap(text, _INDENT, _INDENT + "  "))
+    if s.not_steps:
+        out.append("")
+        out.extend(_wrap("Not a workflow step: " + ", ".join(f"{n['ref']} ({n['code'] or 'no code'})" for n in s.not_steps),
+                         "", _INDENT))
     if s.skipped:
         out.append("")
         out.append("Skipped inputs:")

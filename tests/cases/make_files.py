@@ -1389,17 +1389,20 @@ def case_recorded_codes(c: Case) -> None:
 
 @case
 def case_unknown_recorded_code(c: Case) -> None:
-    """A Procedure recorded with a CDT code the mappings do not know (D7240, removal of an impacted tooth): it is not
-    coded, the unmapped-code notice appears and the record is reported as skipped (UnknownCode)."""
+    """A Procedure recorded with a CDT code that names no digital-workflow step (D7240, removal of an impacted tooth):
+    it is not coded and is listed as "not a workflow step" (`not_steps`), which is neither a notice nor a skipped
+    input."""
     c.patient("pt-beaumont", "Beaumont", "Chloe", "2002-05-05", "female")
     c.encounter("enc-beaumont-1", "2026-11-10", "08:00", 60, "lakeview", "lindqvist", status="established-patient",
                 reason="Removal of impacted 38 and 48")
     c.procedure("proc-beaumont-38", "08:15", code=(CDT, "D7240", "Removal of impacted tooth, completely bony"),
                 by=("lindqvist",))
     c.expect("lakeview", [],
-             dental=claim([], forbidden=["D7240"], notices=["unmapped-code"]),
-             medical=claim([], forbidden=["D7240"], notices=["unmapped-code"]),
-             skipped=["UnknownCode"])
+             dental=claim([], forbidden=["D7240"]),
+             medical=claim([], forbidden=["D7240"]))
+
+
+__import__("tests.cases.cases_terminology", fromlist=["register"]).register(__import__("types").SimpleNamespace(**globals()))
 
 
 # ==================================================================================== writing
