@@ -16,6 +16,8 @@ from plugin.evidence.model import DicomSeries
 from plugin.mappings import Mappings
 
 VOLUME_KINDS = ("cbct", "ct", "mr", "pet")
+CODED_KINDS = {"cbct": "cbct", "ct": "ct", "panoramic-image": "panoramic", "cephalometric-image": "cephalometric",
+               "photographs": "photograph"}  # workflow step a procedure code names -> image kind
 DERIVED_MODALITIES = {"OT", "SC", "SEG", "M3D", "PR", "RTSTRUCT"}
 
 
@@ -39,6 +41,7 @@ class Image:
     performers: list[str] = field(default_factory=list)
     interpreters: list[str] = field(default_factory=list)
     procedure_text: str = ""
+    coded_kind: str = ""  # the kind its ImagingStudy's procedure code names (terminology.yaml / codes.yaml)
     evidence: list[str] = field(default_factory=list)
     kind: str = "other"
 
@@ -50,19 +53,33 @@ class Image:
 def inventory(case: Case, maps: Mappings) -> list[Image]:
     images: dict[str, Image] = {}
     for rec in (r for r in case.records if r.type == "ImagingStudy"):
-        _from_study(rec.ref, rec.resource, case, images)
+        _from_study(rec.ref, rec.resource, case, images, coded_kind(rec.resource, maps))
     for series in case.series:
         _from_dicom(series, images)
     for image in images.values():
         image.kind = classify(image, maps)
+        if image.coded_kind and (image.kind == "other" or (image.kind, image.coded_kind) == ("ct", "cbct")):
+            image.kind = image.coded_kind  # the header is silent (or says only CT): the study's procedure code decides
     return [images[k] for k in sorted(images)]
 
 
-def _from_study(ref: str, study: dict, case: Case, images: dict[str, Image]) -> None:
+def coded_kind(study: dict, maps: Mappings) -> str:
+    """The image kind an ImagingStudy's procedure code names (R4 `procedureCode`, R5 `procedure[].concept`), or ""."""
+    for coding in fr.codings([study.get("procedureCode"), study.get("procedure")]):
+        system, code = coding.get("system", ""), coding.get("code", "")
+        entry = maps.concept(system, code) or ((maps.codes.get(code) or {}) if maps.system_uri(code) == system else {})
+        step = entry.get("step") or (entry.get("recorded") or {}).get("step", "")
+        if step in CODED_KINDS:
+            return CODED_KINDS[step]
+    return ""
+
+
+def _from_study(ref: str, study: dict, case: Case, images: dict[str, Image], coded: str = "") -> None:
     study_uid = next((v.removeprefix("urn:oid:") for s, v in fr.identifiers(study) if s == "urn:dicom:uid"), "")
     interpreters = [case.index.canonical(r) for r in fr.refs(study.get("interpreter"))]
     proc_text = " ".join(fr.texts(study.get("procedureCode")) + fr.texts(study.get("procedure")) + [study.get("description", "")])
     series_list = study.get("series") or [{"uid": ref, "modality": m} for m in (study.get("modality") or [])[:1]]
+    series_list = series_list or ([{"uid": ref}] if coded else [])  # only a procedure code: one image of that kind
     for series in series_list:
         image = images.setdefault(series.get("uid", ref), Image(uid=series.get("uid", ref)))
         image.study_uid = image.study_uid or study_uid
@@ -74,6 +91,7 @@ def _from_study(ref: str, study: dict, case: Case, images: dict[str, Image]) -> 
         image.performers += [case.index.canonical(r) for r in fr.actor_refs(series)]
         image.interpreters += interpreters
         image.procedure_text = proc_text
+        image.coded_kind = image.coded_kind or coded
         image.evidence.append(ref)
 
 

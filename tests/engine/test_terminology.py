@@ -91,3 +91,33 @@ def test_a_practice_adds_its_own_concept(tmp_path):
     assert "surgical-splint" in [l.step for l in out.lines] and out.not_steps == []
     (plain,) = code_paths([str(case)], f.PRACTICE, "medical")
     assert "surgical-splint" not in [l.step for l in plain.lines] and plain.not_steps[0]["ref"] == "Procedure/s1"
+
+
+def _study(sid: str, codings: list[dict], series: list[dict] | None = None, r5: bool = False) -> dict:
+    study = {"resourceType": "ImagingStudy", "id": sid, "status": "available", "subject": {"reference": "Patient/pt"},
+             "encounter": {"reference": "Encounter/enc"}, "started": "2026-05-04T10:00:00Z"}
+    if r5:
+        study["procedure"] = [{"concept": {"coding": codings}}]
+    else:
+        study["procedureCode"] = [{"coding": codings}]
+    if series:
+        study["series"] = series
+    return study
+
+
+@pytest.mark.parametrize("r5", [False, True])
+def test_imaging_study_known_only_by_its_procedure_code(tmp_path, r5):
+    study = _study("img", [{"system": SCT, "code": "89846007"}], r5=r5)
+    (out,) = code_paths([str(_case(tmp_path, study))], f.PRACTICE, "dental")
+    assert [(l.step, l.code) for l in out.lines if l.step != "evaluation"] == [("panoramic-image", "D0330")]
+
+
+def test_a_ct_series_whose_study_is_coded_cone_beam_is_cbct(tmp_path):
+    series = [{"uid": "1.2.3.4", "modality": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "CT"},
+               "bodySite": {"display": "both jaws"}}]
+    study = _study("img", [{"system": SCT, "code": "717193008"}], series)
+    (out,) = code_paths([str(_case(tmp_path, study))], f.PRACTICE, "dental", explain=True)
+    assert [s["step"] for s in out.explanation if s["step"] != "evaluation"] == ["cbct"]
+    uncoded = _study("img", [{"system": SCT, "code": "173291009"}], series)
+    (plain,) = code_paths([str(_case(tmp_path / "b", uncoded))], f.PRACTICE, "dental", explain=True)
+    assert [s["step"] for s in plain.explanation if s["step"] != "evaluation"] == ["ct"]
