@@ -16,6 +16,7 @@ what must be fetched. No URL, query string or identifier from a payload goes int
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -43,6 +44,7 @@ R4_ONLY = frozenset(
 )
 DOMAIN_ELEMENTS = ("resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
                    "modifierExtension")
+_ELEMENT = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # an element name or index; anything else is payload text
 REQUEST_BUNDLES = frozenset({"transaction", "batch"})
 RESPONSE_BUNDLES = frozenset({"transaction-response", "batch-response"})
 
@@ -130,10 +132,11 @@ def _keep_status(source: str, status: dict, included: list[tuple[str, str]], res
     try:
         if status:
             validate(status)
+        result.notifications.append(notifications.describe(source, status, included, bare or []))
     except InputError as exc:
         result.problems.append(Problem.from_error(exc, where=source))
-        return
-    result.notifications.append(notifications.describe(source, status, included, bare or []))
+    except Exception as exc:  # a defect in the notification reader: named, the entries already read still count
+        result.problems.append(Problem.from_error(UnreadableInput.of(exc, f"{source}#subscription-status")))
 
 
 def _keep(source: str, resource: Any, full_url: str, place: str, result: ReadResult) -> None:
@@ -212,7 +215,7 @@ def _safe_type(rtype: str) -> str:
 
 def _describe(error: dict) -> str:
     """Where and what, never the offending value (it may be a name or an identifier)."""
-    path = ".".join(str(p) for p in error.get("loc", ())) or "(resource)"
+    path = ".".join(str(p) if _ELEMENT.match(str(p)) else "?" for p in error.get("loc", ())) or "(resource)"
     return f"{path}: {error.get('msg', 'invalid')}"
 
 

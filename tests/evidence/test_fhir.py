@@ -134,3 +134,9 @@ def test_unrecognised_and_missing_files_are_reported(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     result = read_paths([tmp_path / "notes.txt", tmp_path / "absent.json"])
     assert sorted(p.reason for p in result.problems) == ["MissingFile", "UnsupportedFile"]
+
+
+def test_messages_name_elements_never_payload_text():
+    odd = {"resourceType": "Patient", "id": "x", "Peterson Smith 1970": "x"}
+    (problem,) = read_fhir_json("p.json", odd).problems
+    assert problem.reason == "InvalidFHIR" and "Peterson" not in problem.message and "?" in problem.message
