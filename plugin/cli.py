@@ -83,10 +83,13 @@ def _suggest(args: argparse.Namespace) -> int:
     for note in read.notifications:  # not an error: what the pipeline must fetch, by type and count only
         print(f"dwcoder: {note.source}: {note.summary()}", file=sys.stderr)
     if not results:
-        if read.notifications and not read.problems:
-            return 0
-        print("dwcoder: no evidence found in the given paths (FHIR JSON, DICOM, STL or PLY)", file=sys.stderr)
-        return 1
+        if read.problems or not (read.notifications or read.evidence or read.ignored):
+            print("dwcoder: no evidence found in the given paths (FHIR JSON, DICOM, STL or PLY)", file=sys.stderr)
+            return 1
+        if read.evidence or read.ignored:  # valid input, none of it a record the rules code: not an error
+            print(f"dwcoder: nothing to code: {len(read.evidence) + read.ignored} valid resource(s) read, "
+                  "none of them a clinical record the rules code", file=sys.stderr)
+        return 0
     if args.format == "json":
         for result in results:
             print(json.dumps(result.as_dict(), ensure_ascii=False))

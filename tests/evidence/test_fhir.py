@@ -140,3 +140,13 @@ def test_messages_name_elements_never_payload_text():
     odd = {"resourceType": "Patient", "id": "x", "Peterson Smith 1970": "x"}
     (problem,) = read_fhir_json("p.json", odd).problems
     assert problem.reason == "InvalidFHIR" and "Peterson" not in problem.message and "?" in problem.message
+
+
+def test_valid_input_with_nothing_to_code_is_not_an_error(tmp_path, capsys):
+    from plugin.cli import main
+
+    f.write(tmp_path, "mp.json", {"resourceType": "MedicinalProduct", "id": "mp"})
+    assert main(["suggest", str(tmp_path / "mp.json")]) == 0
+    assert "nothing to code: 1 valid resource(s) read" in capsys.readouterr().err
+    f.write(tmp_path, "bad.json", {"resourceType": "Toothbrush", "id": "t"})
+    assert main(["suggest", str(tmp_path / "bad.json")]) == 1
