@@ -109,7 +109,7 @@ class Case:
 
     @property
     def encounter_ref(self) -> str:
-        return f"Encounter/{self.encounter.get('id', '')}" if self.encounter else ""
+        return f"Encounter/{self.encounter['id']}" if self.encounter else ""
 
 
 # ---------------------------------------------------------------------------------------- assembly

@@ -13,9 +13,12 @@ requests or outcomes, not evidence, and not problems either. Subscription notifi
 `subscription-notification`, the Backport IG's `history` Bundle led by a Parameters (R4) or
 SubscriptionStatus (R4B) status) become a `Notification` (notifications.py) that names its form and
 what must be fetched. No URL, query string or identifier from a payload goes into a message.
+A resource without an `id` (legal in a transaction, where its identity is its `urn:uuid` fullUrl) is
+kept with that uuid as its id (else its entry number and file), so every reference resolves one way.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 from typing import Any
@@ -67,7 +70,7 @@ def _read_document(source: str, data: Any) -> ReadResult:
     elif notifications.is_status(data):
         _keep_status(source, data, [], result)
     else:
-        _keep(source, data, "", "", result)
+        _keep(source, data, "", _place(source, 0), result)
     return result
 
 
@@ -151,8 +154,9 @@ def _keep(source: str, resource: Any, full_url: str, place: str, result: ReadRes
     if resource["resourceType"] not in USED:
         result.ignored += 1
         return
-    local = "" if resource.get("id") else (_uuid(full_url) or place)
-    result.evidence.append(FhirResource(source=source, version=version, resource=resource, full_url=full_url, local_id=local))
+    if not resource.get("id"):  # legal in a transaction: its identity is its fullUrl's uuid, else its place
+        resource = {**resource, "id": _uuid(full_url) or place}
+    result.evidence.append(FhirResource(source=source, version=version, resource=resource, full_url=full_url))
 
 
 def _full_url(entry: dict) -> str:
@@ -161,11 +165,13 @@ def _full_url(entry: dict) -> str:
 
 
 def _uuid(full_url: str) -> str:
-    return full_url.removeprefix("urn:uuid:") if full_url.startswith("urn:uuid:") else ""
+    uuid = full_url.removeprefix("urn:uuid:") if full_url.startswith("urn:uuid:") else ""
+    return uuid if re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", uuid) else ""
 
 
 def _place(source: str, index: int) -> str:
-    return f"{source.replace('/', '_').replace('#', '_')}-entry-{index}"
+    """A stable FHIR id for an id-less resource without a urn:uuid fullUrl: its entry number and its file."""
+    return f"entry-{index}-{hashlib.sha1(source.encode()).hexdigest()[:10]}"
 
 
 def validate(resource: Any) -> str:

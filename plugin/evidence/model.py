@@ -37,7 +37,6 @@ class FhirResource:
     version: str  # "R4B" or "R5" (R4 validates as R4B; R4-only types are "R4")
     resource: dict[str, Any]
     full_url: str = ""  # Bundle.entry.fullUrl, so "urn:uuid:..." references resolve
-    local_id: str = ""  # for a resource without `id` (legal in a transaction): its fullUrl's uuid, else its place
 
     @cached_property
     def type(self) -> str:
@@ -45,7 +44,7 @@ class FhirResource:
 
     @cached_property
     def ref(self) -> str:
-        return f"{self.type}/{self.resource.get('id') or self.local_id}"
+        return f"{self.type}/{self.resource.get('id', '')}"
 
 
 @dataclass(frozen=True)

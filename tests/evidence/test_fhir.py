@@ -150,3 +150,28 @@ def test_valid_input_with_nothing_to_code_is_not_an_error(tmp_path, capsys):
     assert "nothing to code: 1 valid resource(s) read" in capsys.readouterr().err
     f.write(tmp_path, "bad.json", {"resourceType": "Toothbrush", "id": "t"})
     assert main(["suggest", str(tmp_path / "bad.json")]) == 1
+
+
+def test_id_less_transaction_is_one_case_referenced_by_its_urn_uuids(tmp_path):
+    from plugin.cli import code_paths
+
+    pt, enc, proc = f.patient(), f.encounter(), f.procedure("p", "cbct")
+    for res in (pt, enc, proc):
+        del res["id"]
+    enc["subject"] = proc["subject"] = {"reference": "urn:uuid:pt-1"}
+    proc["encounter"] = {"reference": "urn:uuid:enc-1"}
+    tx = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": f"urn:uuid:{key}", "resource": res, "request": {"method": "POST", "url": res["resourceType"]}}
+        for key, res in (("pt-1", pt), ("enc-1", enc), ("p-1", proc))]}
+    f.write(tmp_path, "practice.json", f.bundle(*f.practice()))
+    f.write(tmp_path, "tx.json", tx)
+    (out,) = code_paths([str(tmp_path)], f.PRACTICE, "dental", explain=True)
+    assert (out.case, out.patient, out.encounter) == ("Encounter/enc-1", "Patient/pt-1", "Encounter/enc-1")
+    assert ["Procedure/p-1"] in [s["evidence"] for s in out.explanation]
+
+
+def test_a_single_resource_without_id_gets_a_stable_id():
+    first = read_fhir_json("dir/a.json", {"resourceType": "Patient"}).evidence[0].ref
+    assert first == read_fhir_json("dir/a.json", {"resourceType": "Patient"}).evidence[0].ref
+    assert first != read_fhir_json("dir/b.json", {"resourceType": "Patient"}).evidence[0].ref
+    assert first.startswith("Patient/entry-0-")
