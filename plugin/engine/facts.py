@@ -86,6 +86,21 @@ def _completed_procedures(case: Case, maps: Mappings, out: Derived) -> list[Proc
         found = _step_of(rec, maps, out)
         if found:
             procs.append(found)
+    return procs + _coded_documents(case, maps)
+
+
+def _coded_documents(case: Case, maps: Mappings) -> list[Proc]:
+    """DocumentReferences whose `type` names a step (e.g. a cephalometric radiograph filed as a document). Other
+    documents (notes, letters) are context, not procedures: neither a step nor listed as "not a workflow step"."""
+    procs = []
+    for rec in (r for r in case.records if r.type == "DocumentReference" and r.resource.get("status", "current") == "current"):
+        for coding in fr.codings(rec.resource.get("type")):
+            system, code = coding.get("system", ""), coding.get("code", "")
+            entry = maps.codes.get(code) if maps.system_uri(code) == system else None
+            known = maps.concept(system, code) or ((entry or {}).get("recorded") or None)
+            if known:
+                procs.append(Proc(rec, known["step"], dict(known.get("facts", {})), code))
+                break
     return procs
 
 

@@ -121,3 +121,15 @@ def test_a_ct_series_whose_study_is_coded_cone_beam_is_cbct(tmp_path):
     uncoded = _study("img", [{"system": SCT, "code": "173291009"}], series)
     (plain,) = code_paths([str(_case(tmp_path / "b", uncoded))], f.PRACTICE, "dental", explain=True)
     assert [s["step"] for s in plain.explanation if s["step"] != "evaluation"] == ["ct"]
+
+
+def test_document_typed_as_a_ceph_is_the_ceph_step_and_notes_are_not_listed(tmp_path):
+    ceph = {"resourceType": "DocumentReference", "id": "doc-ceph", "status": "current",
+            "subject": {"reference": "Patient/pt"}, "context": {"encounter": [{"reference": "Encounter/enc"}]},
+            "type": {"coding": [{"system": "http://loinc.org", "code": "43787-1"}]},
+            "author": [{"reference": "Practitioner/dr"}],
+            "content": [{"attachment": {"contentType": "image/jpeg", "title": "lateral ceph"}}]}
+    note = dict(ceph, id="doc-note", type={"coding": [{"system": "http://loinc.org", "code": "11506-3"}]})
+    (out,) = code_paths([str(_case(tmp_path, ceph, note))], f.PRACTICE, "dental")
+    assert [(l.step, l.code) for l in out.lines if l.step != "evaluation"] == [("cephalometric-image", "D0340")]
+    assert out.not_steps == [] and out.skipped == []
