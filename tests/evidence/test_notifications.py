@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plugin.cli import main
 from plugin.evidence.fhir import read_fhir_json
@@ -89,3 +91,22 @@ def test_cli_handshake_exits_zero_and_id_only_prints_types_and_count_without_url
 def test_notification_summary_is_json_ready():
     (note,) = read_fhir_json("n.json", f.notification(f.status_r5(events=[f.event_r5(1, f"{S}/Encounter/e")]))).notifications
     assert json.loads(json.dumps(note.as_dict()))["to_fetch"] == ["Encounter/e"]
+
+
+_ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+_types = st.sampled_from(["Procedure", "ImagingStudy", "Encounter", "Patient", "DocumentReference"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(focus=st.lists(st.tuples(_types, _ids), min_size=1, max_size=6, unique=True), r4=st.booleans(),
+       seed=st.randoms(use_true_random=False))
+def test_id_only_fetch_list_is_every_focus_once_whatever_the_order_and_never_printed(focus, r4, seed):
+    refs = [f"{S}/{t}/{i}" for t, i in focus]
+    build, event = (f.status_r4, f.event_r4) if r4 else (f.status_r5, f.event_r5)
+    shuffled = refs[:]
+    seed.shuffle(shuffled)
+    one = read_fhir_json("n.json", f.notification(build(events=[event(n, r) for n, r in enumerate(refs, 1)])))
+    two = read_fhir_json("n.json", f.notification(build(events=[event(n, r) for n, r in enumerate(shuffled, 1)])))
+    assert sorted(one.to_fetch) == sorted(two.to_fetch) == sorted({f"{t}/{i}" for t, i in focus})
+    summary = one.notifications[0].summary()
+    assert "ehr.test" not in summary and not any(f"/{i}" in summary for _, i in focus)
