@@ -3,9 +3,9 @@
 JSON (.json, or content starting with '{' / '['): DICOM JSON or FHIR. NDJSON (.ndjson): one FHIR
 resource per line. DICOM Part 10 ('DICM' at 128): read together, grouped into series. STL / PLY:
 surface meshes. Anything else, anything over the size limit, and anything unreadable becomes a
-Problem naming the file; the rest is still read. Text documents met while walking a folder (README.md,
-notes.txt, an upper-case LICENSE) are passed over; named on the command line they are reported.
-Every reader runs under a guard: an unexpected error is an `UnreadableInput` Problem for that file.
+Problem naming the file (a README beside the evidence too: the caller sees everything that was not
+read); the rest is still read. Every reader runs under a guard: an unexpected error is an
+`UnreadableInput` Problem for that file.
 """
 from __future__ import annotations
 
@@ -20,19 +20,15 @@ from plugin.evidence.model import Problem, ReadResult
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_MESH_BYTES = 1024 * 1024 * 1024
-DOC_SUFFIXES = frozenset({".md", ".txt", ".rst", ".html", ".htm", ".pdf", ".csv", ".log"})
 
 
 def read_paths(paths: list[str | Path]) -> ReadResult:
     """Everything usable under these paths, in a stable order, and what was skipped."""
     result = ReadResult()
     dicom_files: list[Path] = []
-    for path, walked in _expand(paths, result):
+    for path in _expand(paths, result):
         try:
             kind = sniff(path)
-            if kind == "unknown" and walked and _documentation(path):
-                result.ignored += 1  # a README or a listing beside the evidence in a folder: not evidence, not a fault
-                continue
             if kind == "dicom":
                 dicom_files.append(path)
                 continue
@@ -75,20 +71,14 @@ def _read_one(path: Path, kind: str) -> ReadResult:
     return result
 
 
-def _documentation(path: Path) -> bool:
-    """A text document (README.md, notes.txt, a LICENSE without suffix) found while walking a folder."""
-    return path.suffix.lower() in DOC_SUFFIXES or (not path.suffix and path.name.isupper())
-
-
-def _expand(paths: list[str | Path], result: ReadResult) -> list[tuple[Path, bool]]:
-    """Files to read, each with whether it was found by walking a folder (True) or named by the caller."""
-    files: list[tuple[Path, bool]] = []
+def _expand(paths: list[str | Path], result: ReadResult) -> list[Path]:
+    files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend((p, True) for p in _walk(path))
+            files.extend(_walk(path))
         elif path.is_file():
-            files.append((path, False))
+            files.append(path)
         else:
             result.problems.append(_problem(path, MissingFile, "no such file or folder"))
     return files

@@ -105,10 +105,3 @@ def test_a_reader_defect_on_one_file_names_that_file_and_reads_the_others(tmp_pa
     result = read_paths([mesh, ok])
     assert [e.type for e in result.evidence] == ["Patient"]
     assert [(p.source, p.reason) for p in result.problems] == [(str(mesh), "UnreadableInput")]
-
-
-def test_documentation_beside_evidence_is_passed_over_in_a_folder_but_reported_when_named(tmp_path):
-    (tmp_path / "README.md").write_text("# export")
-    f.write(tmp_path, "p.json", f.patient())
-    assert not read_paths([tmp_path]).problems
-    assert [p.reason for p in read_paths([tmp_path / "README.md"]).problems] == ["UnsupportedFile"]
