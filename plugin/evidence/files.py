@@ -44,18 +44,25 @@ def read_paths(paths: list[str | Path]) -> ReadResult:
 
 
 def _read_dicom(files: list[Path]) -> ReadResult:
-    """DICOM files are read together (series span files); if that fails unexpectedly, each file alone, so the
-    one file at fault is named and the others still count."""
+    """DICOM files are read together (series span files). If that fails unexpectedly, each file is tried alone to
+    find the ones at fault (each named as UnreadableInput); the others are read together again, so their series
+    stay whole, or, if only the combination fails, each alone."""
     try:
         return dicom.read_dicom_files(files)
     except Exception:
-        result = ReadResult()
-        for path in files:
-            try:
-                result.extend(dicom.read_dicom_files([path]))
-            except Exception as exc:
-                result.problems.append(Problem.from_error(UnreadableInput.of(exc, str(path))))
-        return result
+        pass
+    result, alone, good = ReadResult(), ReadResult(), []
+    for path in files:
+        try:
+            alone.extend(dicom.read_dicom_files([path]))
+            good.append(path)
+        except Exception as exc:
+            result.problems.append(Problem.from_error(UnreadableInput.of(exc, str(path))))
+    try:
+        result.extend(dicom.read_dicom_files(good) if good else ReadResult())
+    except Exception:
+        result.extend(alone)
+    return result
 
 
 def _read_one(path: Path, kind: str) -> ReadResult:

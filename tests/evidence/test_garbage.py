@@ -105,3 +105,21 @@ def test_a_reader_defect_on_one_file_names_that_file_and_reads_the_others(tmp_pa
     result = read_paths([mesh, ok])
     assert [e.type for e in result.evidence] == ["Patient"]
     assert [(p.source, p.reason) for p in result.problems] == [(str(mesh), "UnreadableInput")]
+
+
+def test_a_dicom_reader_defect_names_the_one_file_and_keeps_the_series_of_others(tmp_path, monkeypatch):
+    from plugin.evidence import dicom
+
+    good = write_series(tmp_path / "a", slices=2, rows=8, cols=8, Modality="CT")
+    (bad,) = write_series(tmp_path / "b", slices=1, rows=8, cols=8, Modality="CT")
+    real = dicom.read_dicom_files
+
+    def faulty(files):
+        if bad in files:
+            raise IndexError("tuple index out of range")
+        return real(files)
+
+    monkeypatch.setattr(dicom, "read_dicom_files", faulty)
+    result = read_paths([*good, bad])
+    assert [e.files for e in result.evidence] == [tuple(str(p) for p in good)]
+    assert [(p.source, p.reason) for p in result.problems] == [(str(bad), "UnreadableInput")]
