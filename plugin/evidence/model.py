@@ -141,7 +141,11 @@ class Notification:
             key = "event list" if "/$events" in ref else ref.split("/", 1)[0]
             kinds[key] = kinds.get(key, 0) + 1
         fetch = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-        state = f", subscription status {self.status}" + (f" ({self.error})" if self.error else "") if self.status == "error" else ""
+        error = f": {self.error}" if self.error else ""
+        if self.form == "error":
+            state = error
+        else:
+            state = f", subscription in error{error}" if self.status == "error" else ""
         return f"subscription notification ({self.form}{state})" + (f": fetch {fetch} from the notifying server" if fetch else "")
 
 
