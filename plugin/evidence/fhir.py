@@ -4,7 +4,7 @@ R4 and R4B validate against `fhir.resources.R4B`, R5 against `fhir.resources`; a
 against R4B first, then R5, and kept with the version it validated under. The R4 (4.0.1) types that
 R4B and R5 dropped (MedicinalProduct*, EffectEvidenceSynthesis, ...) have no model in fhir.resources:
 they are checked as an R4B DomainResource (id, meta, text, contained, extensions) and, like every
-type the rules do not read, accepted and ignored. One invalid resource is a Problem that names the
+type the rules do not read, accepted and ignored; so are R4 Evidence/EvidenceVariable, which R4B revised. One invalid resource is a Problem that names the
 resource, the element path and what is wrong; the other entries still count.
 
 Bundle entries are read by Bundle type: transaction/batch entries without a resource (DELETE,
@@ -45,6 +45,9 @@ R4_ONLY = frozenset(
     "MedicinalProductPharmaceutical MedicinalProductUndesirableEffect SubstanceSpecification SubstanceNucleicAcid "
     "SubstancePolymer SubstanceProtein SubstanceReferenceInformation SubstanceSourceMaterial".split()
 )
+# R4 types whose structure R4B and R5 revised (R4B: "Evidence and EvidenceVariable substantially revised"): an R4
+# instance validates under neither model, so when both refuse it, it is checked as an R4 DomainResource too.
+R4_REVISED = frozenset({"Evidence", "EvidenceVariable"})
 DOMAIN_ELEMENTS = ("resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
                    "modifierExtension")
 _ELEMENT = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # an element name or index; anything else is payload text
@@ -191,7 +194,7 @@ def validate(resource: Any) -> str:
             return version
         except ValidationError as exc:
             errors[version] = exc.errors()
-    if rtype in R4_ONLY:
+    if rtype in R4_ONLY or rtype in R4_REVISED:
         return _validate_r4_only(resource, where)
     if not errors:
         raise UnsupportedResource(f"unknown resource type '{_safe_type(rtype)}'", source=where)

@@ -84,6 +84,13 @@ def test_r4_only_types_are_accepted_and_ignored():
     assert not result.problems and result.ignored == 2 and [e.type for e in result.evidence] == ["Patient"]
 
 
+def test_r4_evidence_whose_structure_r4b_revised_is_accepted():
+    r4 = {"resourceType": "Evidence", "id": "ev", "status": "draft",
+          "exposureBackground": {"reference": "EvidenceVariable/a"}, "outcome": [{"reference": "EvidenceVariable/b"}]}
+    result = read_fhir_json("e.json", r4)
+    assert not result.problems and result.ignored == 1
+
+
 def test_r4_only_type_with_a_bad_common_element_is_invalid():
     result = read_fhir_json("b.json", {"resourceType": "MedicinalProduct", "id": "mp", "meta": {"lastUpdated": "yesterday"}})
     assert result.problems[0].reason == "InvalidFHIR" and "meta.lastUpdated" in result.problems[0].message
