@@ -11,7 +11,10 @@
     │   ├── OversizedInput          over the size limit for its kind (not read)
     │   ├── EmptyInput              readable, but holds nothing the coder reads
     │   ├── UnsupportedFile         not FHIR JSON, DICOM, STL or PLY
-    │   └── MissingFile             no such file or folder
+    │   ├── MissingFile             no such file or folder
+    │   ├── UnlinkedEvidence        cannot be tied to one patient's case (no patient data, several cases it could
+    │   │                           belong to; or a case with no patient to bill): reported, never guessed
+    │   └── PatientMismatch         a record whose encounter (or study) belongs to another patient: reported, not billed
     └── MappingError                mappings/ (or a practice's override folder) is wrong: names file and rule
         └── ConfigError             a setting has a bad value: names the key and the value
 
@@ -76,6 +79,14 @@ class UnsupportedFile(InputError):
 
 
 class MissingFile(InputError):
+    pass
+
+
+class UnlinkedEvidence(InputError):
+    pass
+
+
+class PatientMismatch(InputError):
     pass
 
 

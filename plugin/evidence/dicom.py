@@ -47,6 +47,7 @@ KEYWORDS = (
     "SeriesDescription", "ProtocolName", "BodyPartExamined", "ContrastBolusAgent", "ReconstructionDiameter",
     "Rows", "Columns", "PixelSpacing", "SliceThickness", "SpacingBetweenSlices", "ImagePositionPatient",
     "ImageOrientationPatient", "NumberOfFrames", "SamplesPerPixel", "BitsAllocated",
+    "IssuerOfPatientID",
 )
 TAGS = [Tag(keyword) for keyword in KEYWORDS]
 REQUIRED = ("SeriesInstanceUID", "Modality")
@@ -405,6 +406,7 @@ def _series(members: list[_Instance]) -> DicomSeries:
         sop_class_uid=_text(ds, "SOPClassUID"), diameter_mm=_diameter(ds),
         height_mm=_height(ds, [m.position for m in members], len(members), frames),
         contrast=_contrast(ds), instances=len(members), frames=frames,
+        patient_issuer=_text(ds, "IssuerOfPatientID"),
     )
 
 
