@@ -73,6 +73,7 @@ class Practice:
     other_serials: set[str] = field(default_factory=set)
     other_stations: set[str] = field(default_factory=set)
     other_names: set[str] = field(default_factory=set)
+    unmatched: bool = False  # an identifier was configured, the evidence names organisations, none carries it
 
     def owns(self, ref: str) -> bool | None:
         """True: the practice's; False: a known third party's; None: unknown."""
@@ -177,12 +178,21 @@ def find_practice(index: Index, practice_id: str, maps: Mappings) -> Practice:
             practice.orgs.add(org.ref)
     if not practice.orgs and not practice_id:
         practice.orgs |= {index.canonical(fr.first_ref(e.resource.get("serviceProvider"))) for e in index.of_type("Encounter")} - {""}
+    practice.unmatched = bool(practice_id) and not practice.orgs and _names_organisations(index)
     _add_members(index, practice)
     own = maps.settings.get("practice", {})
     practice.serials |= {s.lower() for s in own.get("device_serials", [])}
     practice.stations |= {s.lower() for s in own.get("station_names", [])}
     practice.names |= {s.lower() for s in own.get("institution_names", [])}
     return practice
+
+
+def _names_organisations(index: Index) -> bool:
+    """Does the input name any organisation (an Organization, or a reference one of the practice's links uses)?"""
+    links = (("Encounter", "serviceProvider"), ("PractitionerRole", "organization"), ("Device", "owner"),
+             ("Location", "managingOrganization"))
+    return bool(index.of_type("Organization")) or any(
+        fr.first_ref(item.resource.get(key)) for rtype, key in links for item in index.of_type(rtype))
 
 
 def _add_members(index: Index, practice: Practice) -> None:
