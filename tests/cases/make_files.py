@@ -1402,6 +1402,9 @@ def case_unknown_recorded_code(c: Case) -> None:
              skipped=["UnknownCode"])
 
 
+exec(compile((ROOT / "cases_patients.py").read_text(), str(ROOT / "cases_patients.py"), "exec"))  # noqa: S102
+
+
 # ==================================================================================== writing
 GENERATED = ("bundle.json", "expected.json", "README.md", "*.dcm.json", "*.stl")
 
