@@ -141,7 +141,7 @@ def encounter_ref(res: Json) -> str:
         if isinstance(value, dict) and "encounter" in value:  # R4 DocumentReference.context
             value = value["encounter"]
         for ref in refs(value):
-            if ref_type(ref) in ("Encounter", "EpisodeOfCare", ""):
+            if ref_type(ref) in ("Encounter", "EpisodeOfCare") or ref.startswith("urn:"):
                 return ref
     return ""
 
@@ -194,7 +194,7 @@ def device_refs(res: Json) -> list[str]:
     out = refs(res.get("usedReference")) + refs(res.get("used"))
     for focal in res.get("focalDevice") or []:
         out += refs(focal.get("manipulated"))
-    return [r for r in out if ref_type(r) in ("Device", "")]
+    return [r for r in out if ref_type(r) == "Device" or r.startswith("urn:")]
 
 
 def encounter_class(res: Json) -> str:
