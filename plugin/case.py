@@ -145,7 +145,11 @@ def assemble(read: ReadResult, practice_id: str, claim: str | None, maps: Mappin
 def resolve_references(items: list[FhirResource]) -> list[FhirResource]:
     """Copies of the resources with every reference rewritten to "Type/id" where its target was read."""
     resolver = fr.Resolver((i.ref, i.full_url, i.resource) for i in items)
-    return [replace(i, resource=resolver.rewrite(i.resource)) for i in items]
+    out = []
+    for item in items:
+        resource = resolver.rewrite(item.resource)
+        out.append(item if resource is item.resource else replace(item, resource=resource))
+    return out
 
 
 def latest_versions(items: list[FhirResource]) -> list[FhirResource]:
@@ -305,7 +309,7 @@ class _Grouping:
         self.practice, self.index = practice, index
         self.cases: dict[str, Case] = {}
         self.owner: dict[str, str] = {}  # case key -> patient key ("" while unknown)
-        self.homes: dict[str, set[str]] = {}  # case key -> folders of its evidence
+        self.homes: dict[str, set[str]] = {}  # case key -> files of its evidence
         self.problems: list[Problem] = []
 
     def place(self, key: str, patient: str, source: str) -> Case:
@@ -313,20 +317,26 @@ class _Grouping:
             self.cases[key] = Case(key=key, practice=self.practice, index=self.index)
         if patient and not self.owner.get(key):
             self.owner[key] = patient
-        self.homes.setdefault(key, set()).add(_folder(source))
+        self.homes.setdefault(key, set()).add(source)
         return self.cases[key]
 
     def add(self, key: str, patient: str, item: FhirResource | DicomSeries | SurfaceMesh) -> None:
         case = self.place(key, patient, item.source)
-        {FhirResource: case.records, DicomSeries: case.series, SurfaceMesh: case.meshes}[type(item)].append(item)
+        if isinstance(item, FhirResource):
+            case.records.append(item)
+        else:
+            (case.series if isinstance(item, DicomSeries) else case.meshes).append(item)
 
     def report(self, error: type, item: FhirResource | DicomSeries | SurfaceMesh, message: str) -> None:
         where = f"{item.source}#{item.ref}" if isinstance(item, FhirResource) else item.source
         self.problems.append(Problem(where, error.__name__, message))
 
 
+_NDJSON_LINE = re.compile(r"\.ndjson:\d+$")
+
+
 def _folder(source: str) -> str:
-    path = source.rsplit(":", 1)[0] if re.search(r"\.ndjson:\d+$", source) else source
+    path = source.rsplit(":", 1)[0] if _NDJSON_LINE.search(source) else source
     return os.path.dirname(os.path.abspath(path))
 
 
@@ -423,7 +433,7 @@ def _place_unplaced(g: _Grouping, unplaced: list[Any]) -> None:
         for item in unplaced:
             g.add(key, "", item)
         return
-    homes = {key: set(folders) for key, folders in g.homes.items()}
+    homes = {key: {_folder(source) for source in sources} for key, sources in g.homes.items()}
     for item in unplaced:
         key = next(iter(homes)) if len(homes) == 1 else _folder_case(homes, _folder(item.source))
         if key:

@@ -52,7 +52,7 @@ class Resolver:
                 self.by_identifier.setdefault((rtype, "", value), set()).add(ref)
 
     def resolve(self, ref: str) -> str:
-        if not ref or ref.startswith("#"):
+        if not ref or ref in self.known or ref.startswith("#"):
             return ref
         if ref in self.alias:
             return self.alias[ref]
@@ -83,13 +83,32 @@ class Resolver:
 
 
 def _rewrite(node: Any, resolve: Callable[[str], str]) -> Any:
+    """Copy-on-write: the same object where nothing changed (most resources, already "Type/id")."""
     if isinstance(node, dict):
-        out = {k: _rewrite(v, resolve) for k, v in node.items()}
-        if isinstance(out.get("reference"), str):
-            out["reference"] = resolve(out["reference"])
-        return out
+        changed: dict | None = None
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str):
+                new = resolve(value)
+                if new == value:
+                    continue
+            elif isinstance(value, (dict, list)):
+                new = _rewrite(value, resolve)
+                if new is value:
+                    continue
+            else:
+                continue
+            changed = changed if changed is not None else dict(node)
+            changed[key] = new
+        return node if changed is None else changed
     if isinstance(node, list):
-        return [_rewrite(v, resolve) for v in node]
+        out: list | None = None
+        for i, value in enumerate(node):
+            if isinstance(value, (dict, list)):
+                new = _rewrite(value, resolve)
+                if new is not value:
+                    out = out if out is not None else list(node)
+                    out[i] = new
+        return node if out is None else out
     return node
 
 
@@ -141,7 +160,7 @@ def encounter_ref(res: Json) -> str:
         if isinstance(value, dict) and "encounter" in value:  # R4 DocumentReference.context
             value = value["encounter"]
         for ref in refs(value):
-            if ref_type(ref) in ("Encounter", "EpisodeOfCare") or ref.startswith("urn:"):
+            if ref.startswith(("Encounter/", "urn:")) or ref_type(ref) in ("Encounter", "EpisodeOfCare"):
                 return ref
     return ""
 
@@ -194,7 +213,7 @@ def device_refs(res: Json) -> list[str]:
     out = refs(res.get("usedReference")) + refs(res.get("used"))
     for focal in res.get("focalDevice") or []:
         out += refs(focal.get("manipulated"))
-    return [r for r in out if ref_type(r) == "Device" or r.startswith("urn:")]
+    return [r for r in out if r.startswith(("Device/", "urn:")) or ref_type(r) == "Device"]
 
 
 def encounter_class(res: Json) -> str:
