@@ -217,3 +217,12 @@ def test_resources_without_an_id_are_kept_apart_by_full_url(tmp_path):
     f.write(tmp_path, "b.json", bundle)
     (case,) = cases_of([tmp_path])
     assert len(case.records) == 2
+
+
+def test_two_patients_sharing_a_series_uid_stay_apart(tmp_path):
+    """Badly anonymised exports reuse UIDs: files of two patients with one SeriesInstanceUID are two series."""
+    for who in ("A", "B"):
+        write_series(tmp_path / who, slices=3, PatientID=f"MRN-{who}", StudyDate="20260601", Modality="CT",
+                     StudyInstanceUID="1.2.7", SeriesInstanceUID="1.2.7.1")
+    cases = cases_of([tmp_path])
+    assert [(c.patient_identifier, [len(s.files) for s in c.series]) for c in cases] == [("MRN-A", [3]), ("MRN-B", [3])]
