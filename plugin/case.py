@@ -377,8 +377,8 @@ def _place_record(g: _Grouping, people: Patients, rec: FhirResource, loose: list
 
 
 def _shown(patient: str) -> str:
-    """A patient key fit for a message: resource references only, never a PatientID or identifier value."""
-    return patient if fr.ref_type(patient) in ("Patient", "Group") else "another patient"
+    """A patient or case key fit for a message: resource references only, never a PatientID or identifier value."""
+    return patient if fr.ref_type(patient) in ("Patient", "Group", "Encounter", "EpisodeOfCare") else "another patient"
 
 
 def _place_series(g: _Grouping, people: Patients, series_list: list[DicomSeries], loose: list, unplaced: list) -> None:
@@ -399,7 +399,7 @@ def _place_series(g: _Grouping, people: Patients, series_list: list[DicomSeries]
             g.add(key, holder or patient, series)
         elif key:
             g.report(PatientMismatch, series, f"DICOM series {series.series_uid}: its PatientID is of another "
-                                              f"patient than its study's case ({key}): reported, not billed")
+                                              f"patient than its study's case ({_shown(key.split('|')[0])}): reported, not billed")
         elif candidates:
             g.report(UnlinkedEvidence, series, f"DICOM series {series.series_uid}: its PatientID is carried by "
                                                f"{len(candidates)} Patients ({', '.join(candidates)}): reported as unlinked, not guessed")

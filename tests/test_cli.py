@@ -196,3 +196,17 @@ def test_a_date_before_every_code_set_gives_a_notice_not_silence(tmp_path, capsy
     out = json.loads(capsys.readouterr().out)
     assert out["lines"] == [] and [n["kind"] for n in out["notices"]] == ["no-code-set"]
     assert "2011-03-01" in out["notices"][0]["message"]
+
+
+def test_another_patients_records_are_named_on_stderr_without_identifiers(capsys):
+    from pathlib import Path
+
+    case = Path(__file__).parent / "cases" / "other-patients-records-in-the-encounter"
+    assert main(["suggest", str(case / "bundle.json"), str(case / "pan.dcm.json"), str(case / "misfiled-cbct.dcm.json"),
+                 "--claim", "dental", "--practice", "http://hl7.org/fhir/sid/us-npi|1528473063"]) == 1
+    captured = capsys.readouterr()
+    mismatches = [l for l in captured.err.splitlines() if ": PatientMismatch: " in l]
+    assert len(mismatches) == 2 and any("misfiled-cbct.dcm.json" in l for l in mismatches)
+    assert any("bundle.json#Procedure/proc-adeyemi-cbct" in l for l in mismatches)
+    assert "MRN-" not in captured.err and "Adeyemi" not in captured.err
+    assert [l["code"] for l in json.loads(captured.out)["lines"] if l["code"].startswith("D03")] == ["D0330"]
