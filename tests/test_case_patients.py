@@ -1,7 +1,7 @@
 """Never the wrong patient (contract section 1), as a property: evidence of N patients, as FHIR Bundles, DICOM
 JSON files and STL meshes, mixed into shared and per-patient files and folders in any order, always gives cases
 of one patient each, and no evidence is lost silently: each record, series and mesh is in exactly one case or
-named as skipped (PatientMismatch, UnlinkedEvidence).
+named as skipped (PatientMismatch, UnlinkedEvidence); another order of the same evidence gives the same cases.
 
 The generator knows each item's patient; the engine only sees the files. Each patient may or may not have a
 Patient resource (a DICOM PatientID then stays a patient of its own), has 0-2 encounters and records with or
@@ -103,6 +103,11 @@ def write_bundles(world: World, bundles: int) -> None:
         f.write(world.folder(folder), f"b{n}.json", f.bundle(*(r for _, r in group)))
 
 
+def summary(cases) -> list:
+    return [(c.key, sorted(r.ref for r in c.records), sorted((s.ref, s.source) for s in c.series), sorted(m.source for m in c.meshes),
+             sorted(p.source for p in c.problems)) for c in cases]
+
+
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(specs=st.lists(patient_spec(), min_size=1, max_size=4), data=st.data())
 def test_cases_are_of_one_patient_and_nothing_is_lost(specs, data):
@@ -116,6 +121,8 @@ def test_cases_are_of_one_patient_and_nothing_is_lost(specs, data):
         assert read.problems == [], read.problems
         shuffled = data.draw(st.permutations(read.evidence))
         cases = assemble(ReadResult(evidence=list(shuffled), problems=[]), f.PRACTICE, "dental", mappings.load())
+        again = assemble(ReadResult(evidence=list(reversed(shuffled)), problems=[]), f.PRACTICE, "dental", mappings.load())
+    assert summary(again) == summary(cases), "another order of the same evidence gave other cases"
 
     placed: dict[str, int] = {}
     for case in cases:
