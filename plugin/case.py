@@ -1,9 +1,20 @@
-"""Case assembly: which evidence belongs to which encounter, who the practice is, which claim form.
+"""Case assembly: which evidence belongs to which patient and encounter, who the practice is, which claim form.
 
-A case is one patient's encounter (contract section 1). Records join by their encounter reference;
-records, DICOM series and files without one join by patient + calendar day. Paths given together
-are one case unless they carry different encounters; then a file with no patient data joins the case
-whose evidence sits nearest to it in the folder tree.
+A case is one patient's encounter (contract section 1), and never spans two patients:
+- every reference is first resolved through Bundle fullUrls, absolute URLs and conditional references
+  (`resources.Resolver`), so the rest of the plugin reads plain "Type/id";
+- a FHIR record's patient is its subject (or its encounter's); a DICOM series' patient is the FHIR
+  Patient with an identifier equal to its PatientID (in the namespace of IssuerOfPatientID where the
+  header gives one), else the Patient of the ImagingStudy with its StudyInstanceUID, else the
+  PatientID itself (a patient of its own);
+- records join their encounter; a record whose encounter (or study) belongs to another patient is a
+  PatientMismatch problem, not billed; evidence without an encounter joins its patient's only
+  encounter, else the encounter of that patient on the same day, else a case of that patient
+  (one per patient when it has no encounter, one per day when it has several);
+- evidence with no patient data (an STL, a series without PatientID, a record without subject or
+  encounter) joins the only case there is, else the one case whose files share its folder (the
+  nearest folder above it that holds any case's files holds that case's files only); otherwise it
+  is an UnlinkedEvidence problem: never guessed.
 The practice (contract section 2) is the Organization with the configured identifier, its
 PractitionerRoles' practitioners, its Devices and Locations; anyone else is a third party.
 """
@@ -11,10 +22,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plugin import resources as fr
+from plugin.errors import PatientMismatch, UnlinkedEvidence
 from plugin.evidence.model import DicomSeries, FhirResource, Problem, ReadResult, SurfaceMesh
 from plugin.mappings import Mappings
 
@@ -37,8 +50,8 @@ class Index:
     def get(self, ref: str) -> FhirResource | None:
         if ref in self.by_ref:
             return self.by_ref[ref]
-        parts = ref.rstrip("/").split("/")
-        return self.by_ref.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+        parts = fr.ref_type(ref) and ref.split("/_history/")[0].rstrip("/").split("/")
+        return self.by_ref.get("/".join(parts[-2:])) if parts and len(parts) >= 2 else None
 
     def canonical(self, ref: str) -> str:
         found = self.get(ref)
@@ -60,6 +73,7 @@ class Practice:
     other_serials: set[str] = field(default_factory=set)
     other_stations: set[str] = field(default_factory=set)
     other_names: set[str] = field(default_factory=set)
+    unmatched: bool = False  # an identifier was configured, the evidence names organisations, none carries it
 
     def owns(self, ref: str) -> bool | None:
         """True: the practice's; False: a known third party's; None: unknown."""
@@ -96,8 +110,9 @@ class Case:
     practice: Practice
     index: Index
     claim: str = ""
-    patient: str = ""
-    patient_identifier: str = ""
+    patient: str = ""  # a reference to the Patient ("Patient/x"), whether or not the resource was sent
+    patient_identifier: str = ""  # otherwise "system|value" or a bare value (a DICOM PatientID)
+    patient_assigner: str = ""  # the issuer's name where it is no URI (DICOM IssuerOfPatientID)
     encounter: dict[str, Any] | None = None
     date: str = ""
     records: list[FhirResource] = field(default_factory=list)
@@ -114,32 +129,49 @@ class Case:
 
 # ---------------------------------------------------------------------------------------- assembly
 def assemble(read: ReadResult, practice_id: str, claim: str | None, maps: Mappings) -> list[Case]:
-    fhir_items = latest_versions([e for e in read.evidence if isinstance(e, FhirResource)])
+    """The cases the evidence holds. What could not be placed (another patient's encounter, evidence
+    with no patient and several cases it could join) is a Problem of the first case, with read.problems."""
+    fhir_items = resolve_references(latest_versions([e for e in read.evidence if isinstance(e, FhirResource)]))
     index = Index(fhir_items)
     practice = find_practice(index, practice_id, maps)
-    cases = _group(read, fhir_items, index, practice)
+    cases, problems = _group(read, fhir_items, index, practice)
     for case in cases:
         case.claim = claim or claim_form(case, maps)
-    if cases and read.problems:
-        cases[0].problems.extend(read.problems)
+    if cases:
+        cases[0].problems.extend([*read.problems, *problems])
     return cases
 
 
+def resolve_references(items: list[FhirResource]) -> list[FhirResource]:
+    """Copies of the resources with every reference rewritten to "Type/id" where its target was read."""
+    resolver = fr.Resolver((i.ref, i.full_url, i.resource) for i in items)
+    out = []
+    for item in items:
+        resource = resolver.rewrite(item.resource)
+        out.append(item if resource is item.resource else replace(item, resource=resource))
+    return out
+
+
 def latest_versions(items: list[FhirResource]) -> list[FhirResource]:
-    """One copy of each resource: the highest versionId, then lastUpdated, then content (stable)."""
+    """One copy of each resource: the highest versionId, then lastUpdated, then content (stable).
+    Resources without an id (legal in a transaction Bundle) are told apart by their fullUrl."""
     best: dict[str, FhirResource] = {}
     for item in items:
-        current = best.get(item.ref)
+        key = item.ref if item.resource.get("id") else f"{item.ref}{item.full_url or _content(item)}"
+        current = best.get(key)
         if current is None or _version_key(item) > _version_key(current):
-            best[item.ref] = item
+            best[key] = item
     return [best[k] for k in sorted(best)]
+
+
+def _content(item: FhirResource) -> str:
+    return json.dumps(item.resource, sort_keys=True)
 
 
 def _version_key(item: FhirResource) -> tuple:
     meta = item.resource.get("meta") or {}
     version = str(meta.get("versionId", ""))
-    return (int(version) if version.isdigit() else -1, version, meta.get("lastUpdated", ""),
-            json.dumps(item.resource, sort_keys=True))
+    return (int(version) if version.isdigit() else -1, version, str(meta.get("lastUpdated", "")), _content(item))
 
 
 def find_practice(index: Index, practice_id: str, maps: Mappings) -> Practice:
@@ -150,12 +182,21 @@ def find_practice(index: Index, practice_id: str, maps: Mappings) -> Practice:
             practice.orgs.add(org.ref)
     if not practice.orgs and not practice_id:
         practice.orgs |= {index.canonical(fr.first_ref(e.resource.get("serviceProvider"))) for e in index.of_type("Encounter")} - {""}
+    practice.unmatched = bool(practice_id) and not practice.orgs and _names_organisations(index)
     _add_members(index, practice)
     own = maps.settings.get("practice", {})
     practice.serials |= {s.lower() for s in own.get("device_serials", [])}
     practice.stations |= {s.lower() for s in own.get("station_names", [])}
     practice.names |= {s.lower() for s in own.get("institution_names", [])}
     return practice
+
+
+def _names_organisations(index: Index) -> bool:
+    """Does the input name any organisation (an Organization, or a reference one of the practice's links uses)?"""
+    links = (("Encounter", "serviceProvider"), ("PractitionerRole", "organization"), ("Device", "owner"),
+             ("Location", "managingOrganization"))
+    return bool(index.of_type("Organization")) or any(
+        fr.first_ref(item.resource.get(key)) for rtype, key in links for item in index.of_type(rtype))
 
 
 def _add_members(index: Index, practice: Practice) -> None:
@@ -200,38 +241,220 @@ def claim_form(case: Case, maps: Mappings) -> str:
     return "medical" if active else maps.settings.get("default_claim", "dental")
 
 
+# ---------------------------------------------------------------------------------------- patients
+class Patients:
+    """Whose evidence is it: a Patient reference, a logical identifier, a DICOM PatientID of no Patient sent,
+    or "" (no patient data)."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.by_value: dict[str, list[tuple[str, dict]]] = {}
+        for patient in index.of_type("Patient"):
+            for ident in patient.resource.get("identifier") or []:
+                if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+                    self.by_value.setdefault(ident["value"], []).append((patient.ref, ident))
+
+    def of_record(self, res: dict) -> str:
+        subject = fr.subject_ref(res)
+        if subject:
+            return self.index.canonical(subject)
+        system, value = fr.logical_subject(res)
+        if not value:
+            return ""
+        found = self.matching(value, system=system)
+        return found[0] if len(found) == 1 else f"Identifier/{system}|{value}"
+
+    def of_series(self, series: DicomSeries) -> tuple[str, list[str]]:
+        """(patient key, []) or ("", the Patients it could be) when several Patients carry its PatientID."""
+        if not series.patient_id:
+            return "", []
+        found = self.matching(series.patient_id, issuer=series.patient_issuer)
+        if len(found) == 1:
+            return found[0], []
+        if found:
+            return "", found
+        issuer = f"^{series.patient_issuer}" if series.patient_issuer else ""
+        return f"PatientID/{series.patient_id}{issuer}", []
+
+    def matching(self, value: str, system: str = "", issuer: str = "") -> list[str]:
+        return sorted({ref for ref, ident in self.by_value.get(value, []) if _same_namespace(ident, system, issuer)})
+
+
+def _same_namespace(ident: dict, system: str, issuer: str) -> bool:
+    """Does a Patient.identifier belong to this namespace (a FHIR system, or a DICOM IssuerOfPatientID)?
+    Where either side names none, nothing contradicts the match."""
+    own = str(ident.get("system", ""))
+    if system:
+        return not own or own == system
+    if not issuer:
+        return True
+    assigner = ident.get("assigner") if isinstance(ident.get("assigner"), dict) else {}
+    names = {own, own.removeprefix("urn:oid:"), str(assigner.get("display", "")),
+             str((assigner.get("identifier") or {}).get("value", ""))} - {""}
+    return not names or issuer in names or issuer_system(issuer) == own
+
+
+def issuer_system(issuer: str) -> str:
+    """IssuerOfPatientID as a FHIR Identifier.system: an OID -> urn:oid:..., a URI as it is; a name -> ""."""
+    if re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", issuer):
+        return f"urn:oid:{issuer}"
+    return issuer if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\S+$", issuer) else ""
+
+
 # ---------------------------------------------------------------------------------------- grouping
-def _group(read: ReadResult, items: list[FhirResource], index: Index, practice: Practice) -> list[Case]:
-    encounters = [e for e in items if e.type == "Encounter"]
-    patients = _patient_lookup(items)
-    cases: dict[str, Case] = {}
+class _Grouping:
+    """Cases by key, the patient each belongs to, and the folders its evidence came from."""
 
-    def case_for(key: str) -> Case:
-        if key not in cases:
-            cases[key] = Case(key=key, practice=practice, index=index)
-        return cases[key]
+    def __init__(self, practice: Practice, index: Index) -> None:
+        self.practice, self.index = practice, index
+        self.cases: dict[str, Case] = {}
+        self.owner: dict[str, str] = {}  # case key -> patient key ("" while unknown)
+        self.homes: dict[str, set[str]] = {}  # case key -> files of its evidence
+        self.problems: list[Problem] = []
 
-    single = len(encounters) <= 1
-    for enc in encounters:
-        case = case_for(enc.ref)
-        case.encounter = enc.resource
-    for item in items:
-        if item.type in CLINICAL and item.resource.get("status") not in WITHDRAWN:
-            case_for(_record_key(item, index, encounters, single)).records.append(item)
-    study_cases = _study_cases(cases)
-    for series in _unique(e for e in read.evidence if isinstance(e, DicomSeries)):
-        key = study_cases.get(series.study_uid) or _series_key(series, patients, encounters, single, index)
-        case_for(key).series.append(series)
-    meshes = _unique(e for e in read.evidence if isinstance(e, SurfaceMesh))
-    if not cases and meshes:
-        case_for("Files/" + os.path.basename(os.path.dirname(os.path.abspath(meshes[0].source))))
-    for mesh in meshes:
-        _nearest(list(cases.values()), mesh.source).meshes.append(mesh)
-    if single and len(cases) > 1:
-        cases = dict([_merge_all(list(cases.values()))])
-    for case in cases.values():
-        _fill_identity(case, items, index)
-    return [cases[k] for k in sorted(cases)]
+    def place(self, key: str, patient: str, source: str) -> Case:
+        if key not in self.cases:
+            self.cases[key] = Case(key=key, practice=self.practice, index=self.index)
+        if patient and not self.owner.get(key):
+            self.owner[key] = patient
+        self.homes.setdefault(key, set()).add(source)
+        return self.cases[key]
+
+    def add(self, key: str, patient: str, item: FhirResource | DicomSeries | SurfaceMesh) -> None:
+        case = self.place(key, patient, item.source)
+        if isinstance(item, FhirResource):
+            case.records.append(item)
+        else:
+            (case.series if isinstance(item, DicomSeries) else case.meshes).append(item)
+
+    def report(self, error: type, item: FhirResource | DicomSeries | SurfaceMesh, message: str) -> None:
+        where = f"{item.source}#{item.ref}" if isinstance(item, FhirResource) else item.source
+        self.problems.append(Problem(where, error.__name__, message))
+
+
+_NDJSON_LINE = re.compile(r"\.ndjson:\d+$")
+
+
+def _folder(source: str) -> str:
+    path = source.rsplit(":", 1)[0] if _NDJSON_LINE.search(source) else source
+    return os.path.dirname(os.path.abspath(path))
+
+
+def _group(read: ReadResult, items: list[FhirResource], index: Index, practice: Practice) -> tuple[list[Case], list[Problem]]:
+    people, g = Patients(index), _Grouping(practice, index)
+    loose: list[tuple[Any, str, str]] = []  # (evidence, patient, day): a patient but no encounter
+    unplaced: list[Any] = []  # evidence with no patient data
+    for enc in (e for e in items if e.type == "Encounter"):
+        g.place(enc.ref, people.of_record(enc.resource), enc.source).encounter = enc.resource
+    for rec in (i for i in items if i.type in CLINICAL and i.resource.get("status") not in WITHDRAWN):
+        _place_record(g, people, rec, loose, unplaced)
+    encounters: dict[str, list[str]] = {}  # patient -> its encounter cases
+    for key, patient in sorted(g.owner.items()):
+        encounters.setdefault(patient, []).append(key)
+    _place_loose(g, loose, encounters)
+    loose.clear()
+    _place_series(g, people, _unique(e for e in read.evidence if isinstance(e, DicomSeries)), loose, unplaced)
+    _place_loose(g, loose, encounters)
+    unplaced += _unique(e for e in read.evidence if isinstance(e, SurfaceMesh))
+    _place_unplaced(g, unplaced)
+    for key, case in g.cases.items():
+        _fill_identity(case, g.owner.get(key, ""), items, index)
+    return sorted(g.cases.values(), key=lambda c: c.key), g.problems
+
+
+def _place_record(g: _Grouping, people: Patients, rec: FhirResource, loose: list, unplaced: list) -> None:
+    patient = people.of_record(rec.resource)
+    enc = g.index.canonical(fr.encounter_ref(rec.resource))
+    if not enc:
+        (loose.append((rec, patient, fr.day(rec.resource))) if patient else unplaced.append(rec))
+        return
+    holder = g.owner.get(enc, "")
+    if patient and holder and patient != holder:
+        g.report(PatientMismatch, rec, f"its subject is {_shown(patient)} but its encounter {enc} is of "
+                                       f"{_shown(holder)}: reported, not billed")
+        return
+    g.add(enc, patient, rec)
+
+
+def _shown(patient: str) -> str:
+    """A patient or case key fit for a message: resource references only, never a PatientID or identifier value."""
+    return patient if fr.ref_type(patient) in ("Patient", "Group", "Encounter", "EpisodeOfCare") else "another patient"
+
+
+def _place_series(g: _Grouping, people: Patients, series_list: list[DicomSeries], loose: list, unplaced: list) -> None:
+    """A series joins the case of the ImagingStudy with its StudyInstanceUID unless its PatientID names
+    another Patient; else it is evidence of its own patient (or of none)."""
+    studies = {value.removeprefix("urn:oid:"): key for key, case in sorted(g.cases.items(), reverse=True)
+               for rec in case.records if rec.type == "ImagingStudy" for _, value in fr.identifiers(rec.resource)}
+    aliases: dict[str, str] = {}  # DICOM PatientID key -> the Patient its studies showed
+    for series in sorted(series_list, key=lambda s: s.study_uid not in studies):
+        patient, candidates = people.of_series(series)
+        patient = aliases.get(patient, patient)
+        key = studies.get(series.study_uid, "")
+        holder = g.owner.get(key, "")
+        unknown = not patient or patient.startswith("PatientID/")  # no Patient resource carries its PatientID
+        if key and (not holder or patient == holder or holder in candidates or (unknown and not candidates)):
+            if patient.startswith("PatientID/") and holder:
+                aliases.setdefault(patient, holder)
+            g.add(key, holder or patient, series)
+        elif key:
+            g.report(PatientMismatch, series, f"DICOM series {series.series_uid}: its PatientID is of another "
+                                              f"patient than its study's case ({_shown(key.split('|')[0])}): reported, not billed")
+        elif candidates:
+            g.report(UnlinkedEvidence, series, f"DICOM series {series.series_uid}: its PatientID is carried by "
+                                               f"{len(candidates)} Patients ({', '.join(candidates)}): reported as unlinked, not guessed")
+        elif patient:
+            loose.append((series, patient, series.study_date))
+        else:
+            unplaced.append(series)
+
+
+def _place_loose(g: _Grouping, loose: list[tuple[Any, str, str]], encounters: dict[str, list[str]]) -> None:
+    """Evidence of a known patient without an encounter: the patient's only encounter, else its encounter
+    on that day, else the patient's own case (one per day when the patient has several encounters)."""
+    for item, patient, day in sorted(loose, key=lambda x: (x[1], x[2], x[0].ref, x[0].source)):
+        mine = encounters.get(patient, [])
+        if len(mine) == 1:
+            key = mine[0]
+        elif mine:
+            key = next((k for k in mine if fr.day(g.cases[k].encounter or {}) == day), f"{patient}|{day or 'undated'}")
+        else:
+            key = f"{patient}|"  # the patient's one case; its date is filled in with the rest
+        g.add(key, patient, item)
+
+
+def _place_unplaced(g: _Grouping, unplaced: list[Any]) -> None:
+    """Evidence with no patient data: the only case, else the one case of its folder, else unlinked."""
+    if not unplaced:
+        return
+    unplaced = sorted(unplaced, key=lambda x: (x.source, x.ref))
+    if not g.cases:
+        key = "Files/" + os.path.basename(_folder(unplaced[0].source))
+        for item in unplaced:
+            g.add(key, "", item)
+        return
+    homes = {key: {_folder(source) for source in sources} for key, sources in g.homes.items()}
+    for item in unplaced:
+        key = next(iter(homes)) if len(homes) == 1 else _folder_case(homes, _folder(item.source))
+        if key:
+            g.add(key, g.owner.get(key, ""), item)
+        else:
+            g.report(UnlinkedEvidence, item, f"no patient data, and {len(homes)} cases it could belong to "
+                                             "(none alone in its folder): reported as unlinked, not guessed")
+
+
+def _folder_case(homes: dict[str, set[str]], here: str) -> str:
+    """The case whose evidence alone lies under the nearest folder above `here` that holds any case's files."""
+    folder = here
+    while True:
+        inside = [key for key, folders in homes.items()
+                  if any(f == folder or f.startswith(folder.rstrip(os.sep) + os.sep) for f in folders)]
+        if inside:
+            return inside[0] if len(inside) == 1 else ""
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return ""
+        folder = parent
 
 
 def _unique(items) -> list:
@@ -239,85 +462,21 @@ def _unique(items) -> list:
     return [item for _, item in sorted({(e.ref, e.source): e for e in items}.items())]
 
 
-def _patient_lookup(items: list[FhirResource]) -> dict[str, str]:
-    """DICOM PatientID / Patient.id / identifier value -> Patient reference."""
-    out: dict[str, str] = {}
-    for p in (i for i in items if i.type == "Patient"):
-        out[p.resource.get("id", "")] = p.ref
-        for _, value in fr.identifiers(p.resource):
-            out[value] = p.ref
-    return out
-
-
-def _record_key(item: FhirResource, index: Index, encounters: list[FhirResource], single: bool) -> str:
-    if single and encounters:
-        return encounters[0].ref
-    enc = fr.encounter_ref(item.resource)
-    if enc:
-        return index.canonical(enc)
-    subject, day = index.canonical(fr.subject_ref(item.resource)), fr.day(item.resource)
-    return _encounter_on(subject, day, encounters, index) or f"{subject or 'Patient/unknown'}|{day}"
-
-
-def _encounter_on(patient: str, day: str, encounters: list[FhirResource], index: Index) -> str:
-    for enc in encounters:
-        if patient and index.canonical(fr.subject_ref(enc.resource)) == patient and fr.day(enc.resource) == day:
-            return enc.ref
-    return ""
-
-
-def _study_cases(cases: dict[str, Case]) -> dict[str, str]:
-    out = {}
-    for key, case in cases.items():
-        for rec in case.records:
-            if rec.type == "ImagingStudy":
-                for _, value in fr.identifiers(rec.resource):
-                    out[value.removeprefix("urn:oid:")] = key
-    return out
-
-
-def _series_key(series: DicomSeries, patients: dict[str, str], encounters: list[FhirResource], single: bool,
-                index: Index) -> str:
-    if single and encounters:
-        return encounters[0].ref
-    patient = patients.get(series.patient_id, "")
-    return _encounter_on(patient, series.study_date, encounters, index) or f"{patient or 'PatientID/' + series.patient_id}|{series.study_date}"
-
-
-def _nearest(cases: list[Case], source: str) -> Case:
-    """The case whose files share the longest folder prefix with this file (first by key on a tie)."""
-    if len(cases) == 1:
-        return cases[0]
-    here = os.path.dirname(os.path.abspath(source))
-
-    def shared(case: Case) -> int:
-        paths = [os.path.abspath(x.source) for x in (*case.records, *case.series, *case.meshes)]
-        return max((len(os.path.commonpath([here, os.path.dirname(p)])) for p in paths), default=0)
-
-    return max(sorted(cases, key=lambda c: c.key), key=shared)
-
-
-def _merge_all(cases: list[Case]) -> tuple[str, Case]:
-    cases = sorted(cases, key=lambda c: (c.encounter is None, c.key))
-    main = cases[0]
-    for other in cases[1:]:
-        main.records += other.records
-        main.series += other.series
-        main.meshes += other.meshes
-    return main.key, main
-
-
-def _fill_identity(case: Case, items: list[FhirResource], index: Index) -> None:
-    subjects = [fr.subject_ref(r.resource) for r in case.records]
-    if case.encounter:
-        subjects.insert(0, fr.subject_ref(case.encounter))
-    patient = next((index.canonical(s) for s in subjects if s), "")
-    case.patient = patient if index.get(patient) else ""
-    if not case.patient:
-        case.patient_identifier = next((s.patient_id for s in case.series if s.patient_id), patient)
+def _fill_identity(case: Case, patient: str, items: list[FhirResource], index: Index) -> None:
+    if fr.ref_type(patient) in ("Patient", "Group"):
+        case.patient = patient
+    elif patient.startswith("Identifier/"):
+        case.patient_identifier = patient.removeprefix("Identifier/")
+    else:
+        series = next((s for s in case.series if s.patient_id), None)
+        if series:
+            system = issuer_system(series.patient_issuer)
+            case.patient_identifier = f"{system}|{series.patient_id}" if system else series.patient_id
+            case.patient_assigner = "" if system else series.patient_issuer
     dates = [fr.day(case.encounter)] if case.encounter else []
     dates += sorted(d for d in [fr.day(r.resource) for r in case.records] + [s.study_date for s in case.series] if d)
     case.date = next((d for d in dates if d), "")
-    if "|" not in case.key and not case.key.startswith("Encounter/") and case.patient:
-        case.key = f"{case.patient}|{case.date}"
-    case.coverages = [c for c in items if c.type == "Coverage" and index.canonical(fr.subject_ref(c.resource)) == case.patient]
+    if case.key.endswith("|"):
+        case.key = f"{case.key}{case.date}"
+    case.coverages = [c for c in items if c.type == "Coverage" and case.patient
+                      and index.canonical(fr.subject_ref(c.resource)) == case.patient]

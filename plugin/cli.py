@@ -4,8 +4,9 @@
                             [--fhir-version R4|R5] [--mappings DIR]... [--explain]
     dwcoder mappings check [DIR]
 
-Exit status: 0 all input was used; 1 some input was skipped (named on stderr and in "skipped");
-2 the command itself could not run (bad arguments, bad mappings).
+Exit status: 0 all input was used (input of only context resources, with no clinical evidence, included);
+1 some input was skipped (named on stderr and in "skipped"); 2 the command itself could not run (bad
+arguments, bad mappings) or an internal error: one short line, never a traceback.
 Stderr names files and resource references, never patient data.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from plugin.engine import service_day, suggest
 from plugin.engine.explain import explain as explain_case
 from plugin.errors import CoderError
 from plugin.evidence.files import read_paths
-from plugin.evidence.model import ReadResult
+from plugin.evidence.model import FhirResource, ReadResult
 from plugin.suggestion import Suggestion
 
 
@@ -32,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except CoderError as exc:
         print(f"dwcoder: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: say so in one line; its text may quote input, so only its type
+        print(f"dwcoder: internal error ({type(exc).__name__}); nothing was output. Please report it.", file=sys.stderr)
         return 2
 
 
@@ -87,24 +91,43 @@ def _suggest(args: argparse.Namespace) -> int:
             print("dwcoder: no evidence found in the given paths (FHIR JSON, DICOM, STL or PLY)", file=sys.stderr)
             return 1
         if read.evidence or read.ignored:  # valid input, none of it a record the rules code: not an error
-            print(f"dwcoder: nothing to code: {len(read.evidence) + read.ignored} valid resource(s) read, "
-                  "none of them a clinical record the rules code", file=sys.stderr)
+            files = len({e.source for e in read.evidence})
+            kinds = sorted({e.type for e in read.evidence if isinstance(e, FhirResource)})
+            print(f"dwcoder: no clinical evidence in {files} file(s) read: {len(read.evidence) + read.ignored} "
+                  f"valid resource(s) ({', '.join(kinds) or 'none'}), none of them a record the rules code",
+                  file=sys.stderr)
         return 0
-    if args.format == "json":
-        for result in results:
-            print(json.dumps(result.as_dict(), ensure_ascii=False))
-    elif args.format == "fhir":
-        from plugin.output.chargeitems import to_bundle
-
-        print(json.dumps(to_bundle([r for r in results if r.lines], args.fhir_version), indent=1, ensure_ascii=False))
-    else:
-        from plugin.output.table import render_table
-
-        print(render_table(results), end="")
+    withheld = _print(results, args)
     skipped = [s for r in results for s in r.skipped]
     for item in skipped:
         print(f"dwcoder: skipped {item['source']}: {item['reason']}: {item['message']}", file=sys.stderr)
-    return 1 if skipped else 0
+    if any(n.kind == "practice-not-found" for r in results for n in r.notices):
+        print(f"dwcoder: the practice {args.practice} matches no Organization in the evidence: "
+              "nobody is read as the practice's (see the practice-not-found notice)", file=sys.stderr)
+    return 1 if skipped or withheld else 0
+
+
+def _print(results: list[Suggestion], args: argparse.Namespace) -> int:
+    """Print the results in the chosen format; the number of cases left out (FHIR: no patient to bill)."""
+    if args.format == "json":
+        for result in results:
+            print(json.dumps(result.as_dict(), ensure_ascii=False))
+        return 0
+    if args.format == "table":
+        from plugin.output.table import render_table
+
+        print(render_table(results), end="")
+        return 0
+    from plugin.output.chargeitems import to_bundle
+
+    billable = [r for r in results if r.lines and (r.patient or r.patient_identifier)]
+    withheld = [r for r in results if r.lines and not (r.patient or r.patient_identifier)]
+    for result in withheld:
+        evidence = " ".join(sorted({e for line in result.lines for e in line.evidence}))
+        print(f"dwcoder: skipped {evidence}: UnlinkedEvidence: case {result.case} has no patient to bill (no "
+              f"Patient reference or DICOM PatientID): its {len(result.lines)} line(s) are not in the Bundle", file=sys.stderr)
+    print(json.dumps(to_bundle(billable, args.fhir_version), indent=1, ensure_ascii=False))
+    return len(withheld)
 
 
 def _check(args: argparse.Namespace) -> int:

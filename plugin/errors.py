@@ -12,6 +12,9 @@
     │   ├── EmptyInput              readable, but holds nothing the coder reads
     │   ├── UnsupportedFile         not FHIR JSON, DICOM, STL or PLY
     │   ├── MissingFile             no such file or folder
+    │   ├── UnlinkedEvidence        cannot be tied to one patient's case (no patient data, several cases it could
+    │   │                           belong to; or a case with no patient to bill): reported, never guessed
+    │   ├── PatientMismatch         a record whose encounter (or study) belongs to another patient: reported, not billed
     │   └── UnreadableInput         a reader failed on this file or resource unexpectedly (a defect in the plugin,
     │                               contained: the file or resource is named, the rest is still read)
     └── MappingError                mappings/ (or a practice's override folder) is wrong: names file and rule
@@ -78,6 +81,14 @@ class UnsupportedFile(InputError):
 
 
 class MissingFile(InputError):
+    pass
+
+
+class UnlinkedEvidence(InputError):
+    pass
+
+
+class PatientMismatch(InputError):
     pass
 
 

@@ -9,12 +9,107 @@
 | encounter time        | period, length                             | actualPeriod, length                  |
 | series modality       | modality (Coding)                          | modality (CodeableConcept)            |
 | series performer      | performer.actor                            | performer.actor                       |
+
+References are read in whatever form the sender wrote them ("Type/id", "Type/id/_history/v", an absolute
+URL, a Bundle-local `urn:uuid:`, a conditional "Type?identifier=system|value"); `Resolver` rewrites them,
+once, to the "Type/id" of the resource they point at wherever that resource is in the input, so every
+reader after case assembly compares plain "Type/id" strings.
 """
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable, Iterable
 
 Json = dict[str, Any]
+
+_HISTORY = re.compile(r"/_history/[^/]*$")
+_TYPED = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
+
+
+def ref_type(ref: str) -> str:
+    """The resource type a reference names ("Encounter" for "Encounter/1" or ".../Encounter/1"); "" if none."""
+    found = _TYPED.search(_HISTORY.sub("", ref))
+    return found.group(1) if found else ""
+
+
+class Resolver:
+    """Rewrites references to the "Type/id" of a resource in the input; leaves the others as they were.
+
+    `items` are (reference "Type/id", Bundle fullUrl or "", resource JSON) of every resource read.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, str, Json]]) -> None:
+        self.alias: dict[str, str] = {}
+        self.known: set[str] = set()
+        self.by_identifier: dict[tuple[str, str, str], set[str]] = {}
+        for ref, full_url, res in items:
+            self.known.add(ref)
+            if full_url:
+                self.alias[full_url] = ref
+            for system, value in identifiers(res):
+                rtype = ref.split("/", 1)[0]
+                self.by_identifier.setdefault((rtype, system, value), set()).add(ref)
+                self.by_identifier.setdefault((rtype, "", value), set()).add(ref)
+
+    def resolve(self, ref: str) -> str:
+        if not ref or ref in self.known or ref.startswith("#"):
+            return ref
+        if ref in self.alias:
+            return self.alias[ref]
+        if "?" in ref:
+            return self._conditional(ref)
+        plain = _HISTORY.sub("", ref)
+        found = _TYPED.search(plain)
+        if found:
+            short = f"{found.group(1)}/{found.group(2)}"
+            if short in self.known or plain == short or plain in self.alias:
+                return self.alias.get(plain, short)
+        return ref
+
+    def _conditional(self, ref: str) -> str:
+        """"Patient?identifier=system|value" -> the one resource of that type with that identifier."""
+        rtype, _, query = ref.partition("?")
+        params = dict(p.partition("=")[::2] for p in query.split("&"))
+        token = params.get("identifier", "")
+        if set(params) != {"identifier"} or not token:
+            return ref
+        system, _, value = token.rpartition("|")
+        found = self.by_identifier.get((rtype.rsplit("/", 1)[-1], system, value), set())
+        return next(iter(found)) if len(found) == 1 else ref
+
+    def rewrite(self, node: Any) -> Any:
+        """A copy of a resource (or any JSON) with every Reference.reference resolved."""
+        return _rewrite(node, self.resolve)
+
+
+def _rewrite(node: Any, resolve: Callable[[str], str]) -> Any:
+    """Copy-on-write: the same object where nothing changed (most resources, already "Type/id")."""
+    if isinstance(node, dict):
+        changed: dict | None = None
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str):
+                new = resolve(value)
+                if new == value:
+                    continue
+            elif isinstance(value, (dict, list)):
+                new = _rewrite(value, resolve)
+                if new is value:
+                    continue
+            else:
+                continue
+            changed = changed if changed is not None else dict(node)
+            changed[key] = new
+        return node if changed is None else changed
+    if isinstance(node, list):
+        out: list | None = None
+        for i, value in enumerate(node):
+            if isinstance(value, (dict, list)):
+                new = _rewrite(value, resolve)
+                if new is not value:
+                    out = out if out is not None else list(node)
+                    out[i] = new
+        return node if out is None else out
+    return node
 
 
 def refs(value: Any) -> list[str]:
@@ -58,14 +153,26 @@ def texts(value: Any) -> list[str]:
 
 
 def encounter_ref(res: Json) -> str:
+    """The record's encounter (or episode): a reference to an Encounter/EpisodeOfCare, or an untyped one
+    (an unresolved urn:uuid) where the element can only name an encounter."""
     for key in ("encounter", "context"):
         value = res.get(key)
         if isinstance(value, dict) and "encounter" in value:  # R4 DocumentReference.context
             value = value["encounter"]
         for ref in refs(value):
-            if ref.startswith("Encounter/") or "Encounter" in ref:
+            if ref.startswith(("Encounter/", "urn:")) or ref_type(ref) in ("Encounter", "EpisodeOfCare"):
                 return ref
     return ""
+
+
+def logical_subject(res: Json) -> tuple[str, str]:
+    """(system, value) of a subject given only by identifier (a logical reference), else ("", "")."""
+    for key in ("subject", "patient", "beneficiary"):
+        value = res.get(key)
+        ident = value.get("identifier") if isinstance(value, dict) else None
+        if isinstance(ident, dict) and isinstance(ident.get("value"), str) and not value.get("reference"):
+            return str(ident.get("system", "")), ident["value"]
+    return "", ""
 
 
 def subject_ref(res: Json) -> str:
@@ -106,7 +213,7 @@ def device_refs(res: Json) -> list[str]:
     out = refs(res.get("usedReference")) + refs(res.get("used"))
     for focal in res.get("focalDevice") or []:
         out += refs(focal.get("manipulated"))
-    return [r for r in out if "Device" in r]
+    return [r for r in out if r.startswith(("Device/", "urn:")) or ref_type(r) == "Device"]
 
 
 def encounter_class(res: Json) -> str:
@@ -138,7 +245,9 @@ def series_modality(series: Json) -> str:
 
 
 def identifiers(res: Json) -> list[tuple[str, str]]:
-    return [(i.get("system", ""), i.get("value", "")) for i in res.get("identifier") or [] if isinstance(i, dict)]
+    found = res.get("identifier") or []
+    found = found if isinstance(found, list) else [found]  # a few types have one Identifier, not a list
+    return [(str(i.get("system", "")), str(i.get("value", ""))) for i in found if isinstance(i, dict)]
 
 
 def notes(res: Json) -> list[str]:

@@ -85,6 +85,7 @@ class Suggestion:
     practice: str  # "system|value"
     patient: str = ""  # "Patient/pt-1" when a Patient resource is known
     patient_identifier: str = ""  # "system|value" or bare value (e.g. DICOM PatientID) otherwise
+    patient_assigner: str = ""  # who issued patient_identifier when no system says it (DICOM IssuerOfPatientID)
     encounter: str = ""  # "Encounter/enc-1" when known
     date: str = ""  # ISO date of service
     mappings_version: str = ""
@@ -101,6 +102,7 @@ class Suggestion:
             "practice": self.practice,
             "patient": self.patient,
             "patient_identifier": self.patient_identifier,
+            **({"patient_assigner": self.patient_assigner} if self.patient_assigner else {}),
             "encounter": self.encounter,
             "date": self.date,
             "mappings_version": self.mappings_version,

@@ -85,3 +85,144 @@ def test_withdrawn_records_do_not_count(tmp_path):
     f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(), wrong, study))
     (case,) = cases_of([tmp_path])
     assert case.records == []
+
+
+# ------------------------------------------------------------------------------ never the wrong patient
+def evidence_of(case) -> set[str]:
+    return {r.ref for r in case.records} | {s.ref for s in case.series} | {m.ref for m in case.meshes}
+
+
+def problems_of(cases) -> dict[str, str]:
+    return {p.source: p.reason for c in cases for p in c.problems}
+
+
+def test_two_dicom_patients_make_two_cases_and_neither_vanishes(tmp_path):
+    write_series(tmp_path / "a", slices=2, PatientID="MRN-A", StudyDate="20260601", Modality="CT", SeriesInstanceUID="1.2.3.1")
+    write_series(tmp_path / "b", slices=2, PatientID="MRN-B", StudyDate="20260601", Modality="CT", SeriesInstanceUID="1.2.3.2")
+    cases = cases_of([tmp_path])
+    assert [(c.key, c.patient_identifier, evidence_of(c)) for c in cases] == [
+        ("PatientID/MRN-A|2026-06-01", "MRN-A", {"Series/1.2.3.1"}), ("PatientID/MRN-B|2026-06-01", "MRN-B", {"Series/1.2.3.2"})]
+
+
+def test_one_encounter_does_not_take_another_patients_records(tmp_path):
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient("pt", "MRN-1"), f.patient("other", "MRN-2"), f.encounter(),
+                                          f.procedure("mine", "cbct"), f.procedure("hers", "photographs", eid="", patient="other")))
+    write_series(tmp_path / "ct", slices=2, PatientID="MRN-2", StudyDate="20260504", Modality="CT", SeriesInstanceUID="1.2.9")
+    cases = {c.key: c for c in cases_of([tmp_path])}
+    assert sorted(cases) == ["Encounter/enc", "Patient/other|2026-05-04"]
+    assert evidence_of(cases["Encounter/enc"]) == {"Procedure/mine"}
+    assert evidence_of(cases["Patient/other|2026-05-04"]) == {"Procedure/hers", "Series/1.2.9"}
+    assert cases["Patient/other|2026-05-04"].patient == "Patient/other"
+
+
+def test_a_record_whose_encounter_is_another_patients_is_reported_not_billed(tmp_path):
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.patient("other", "MRN-2"), f.encounter(),
+                                          f.procedure("mine", "cbct"), f.procedure("hers", "photographs", patient="other")))
+    (case,) = cases_of([tmp_path])
+    assert evidence_of(case) == {"Procedure/mine"}
+    assert problems_of([case]) == {f"{tmp_path / 'b.json'}#Procedure/hers": "PatientMismatch"}
+
+
+def test_dicom_patient_id_links_through_the_issuers_namespace(tmp_path):
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient("pt", "7", system="urn:oid:1.2.3"),
+                                          f.patient("other", "7", system="urn:oid:9.9.9"), f.encounter()))
+    write_series(tmp_path / "ct", slices=2, PatientID="7", IssuerOfPatientID="1.2.3", StudyDate="20260504", Modality="CT")
+    (case,) = cases_of([tmp_path])
+    assert case.key == "Encounter/enc" and len(case.series) == 1
+
+
+def test_dicom_patient_id_that_two_patients_carry_is_unlinked(tmp_path):
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient("pt", "7", system="urn:oid:1.2.3"),
+                                          f.patient("other", "7", system="urn:oid:9.9.9"), f.encounter()))
+    write_series(tmp_path / "ct", slices=2, PatientID="7", StudyDate="20260504", Modality="CT")
+    (case,) = cases_of([tmp_path])
+    assert case.series == []
+    assert list(problems_of([case]).values()) == ["UnlinkedEvidence"]
+
+
+def test_dicom_only_patient_carries_its_issuer(tmp_path):
+    write_series(tmp_path / "a", slices=2, PatientID="MRN-A", IssuerOfPatientID="2.16.840.1.113883.3.1", StudyDate="20260601", Modality="CT")
+    write_series(tmp_path / "b", slices=2, PatientID="MRN-A", IssuerOfPatientID="LAKESIDE", StudyDate="20260601", Modality="CT")
+    cases = cases_of([tmp_path])
+    assert [(c.patient_identifier, c.patient_assigner) for c in cases] == [
+        ("urn:oid:2.16.840.1.113883.3.1|MRN-A", ""), ("MRN-A", "LAKESIDE")]
+
+
+def test_a_mesh_joins_the_case_of_its_folder_else_it_is_unlinked(tmp_path):
+    for who, mrn in (("a", "MRN-A"), ("b", "MRN-B")):
+        write_series(tmp_path / who / "ct", slices=2, PatientID=mrn, StudyDate="20260601", Modality="CT")
+    (tmp_path / "a" / "scans").mkdir()
+    write_binary_stl(tmp_path / "a" / "scans" / "upper.stl", "TRIOS 5 upper", 20)
+    write_binary_stl(tmp_path / "loose.stl", "TRIOS 5 lower", 20)
+    cases = {c.key: c for c in cases_of([tmp_path])}
+    assert [m.ref for m in cases["PatientID/MRN-A|2026-06-01"].meshes] == ["File/upper.stl"]
+    assert cases["PatientID/MRN-B|2026-06-01"].meshes == []
+    assert problems_of(cases.values()) == {str(tmp_path / "loose.stl"): "UnlinkedEvidence"}
+
+
+def test_a_mesh_given_with_one_case_joins_it_wherever_it_lies(tmp_path):
+    write_series(tmp_path / "ct", slices=2, PatientID="MRN-A", StudyDate="20260601", Modality="CT")
+    write_binary_stl(tmp_path.parent / f"{tmp_path.name}-elsewhere.stl", "TRIOS 5 upper", 20)
+    (case,) = cases_of([tmp_path, tmp_path.parent / f"{tmp_path.name}-elsewhere.stl"])
+    assert len(case.meshes) == 1
+
+
+def test_an_encounter_with_another_patient_on_one_day_gives_two_cases(tmp_path):
+    f.write(tmp_path, "enc.json", f.bundle(*f.practice(), f.patient(), f.encounter()))
+    study = {"resourceType": "ImagingStudy", "id": "img", "status": "available", "subject": {"reference": "Patient/someone"},
+             "started": "2026-05-04T10:00:00Z", "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "PX"}]}
+    f.write(tmp_path, "study.json", study)
+    cases = {c.key: c for c in cases_of([tmp_path])}
+    assert sorted(cases) == ["Encounter/enc", "Patient/someone|2026-05-04"]
+    assert cases["Patient/someone|2026-05-04"].patient == "Patient/someone"  # a reference stays a reference
+
+
+# ------------------------------------------------------------------------------ references as real EHRs write them
+def test_urn_uuid_encounter_of_a_document_and_devices_resolve(tmp_path):
+    """Synthea style: every reference a urn:uuid, the document dated the day after the visit."""
+    dev = f.device("unit", "SN-1", "TRIOS 5")
+    proc = f.procedure("scan", "intraoral-scan", device="urn:uuid:Device-unit", actor="urn:uuid:Practitioner-dr")
+    proc["encounter"] = {"reference": "urn:uuid:Encounter-enc"}
+    doc = {"resourceType": "DocumentReference", "id": "doc", "status": "current", "subject": {"reference": "urn:uuid:Patient-pt"},
+           "date": "2026-05-05T08:00:00Z", "content": [{"attachment": {"contentType": "model/stl", "title": "scan"}}],
+           "context": {"encounter": [{"reference": "urn:uuid:Encounter-enc"}]}}
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(), dev, proc, doc))
+    (case,) = cases_of([tmp_path])
+    assert case.key == "Encounter/enc" and {r.ref for r in case.records} == {"Procedure/scan", "DocumentReference/doc"}
+    from plugin import resources as fr
+    scan = next(r for r in case.records if r.ref == "Procedure/scan")
+    assert fr.device_refs(scan.resource) == ["Device/unit"] and fr.actor_refs(scan.resource) == ["Practitioner/dr"]
+    assert case.practice.owns("Device/unit") is True
+
+
+def test_absolute_history_and_conditional_references_resolve(tmp_path):
+    enc = f.encounter()
+    enc["subject"] = {"reference": "https://ehr.example/fhir/Patient/pt/_history/3"}
+    enc["serviceProvider"] = {"reference": f"Organization?identifier={f.NPI}|{f.PRACTICE_NPI}"}
+    proc = f.procedure("p", "cbct")
+    proc["encounter"] = {"reference": "https://ehr.example/fhir/Encounter/enc"}
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), enc, proc))
+    (case,) = cases_of([tmp_path])
+    assert case.patient == "Patient/pt" and [r.ref for r in case.records] == ["Procedure/p"]
+    assert case.encounter["serviceProvider"] == {"reference": "Organization/prac"}
+
+
+def test_resources_without_an_id_are_kept_apart_by_full_url(tmp_path):
+    first, second = f.procedure("x", "cbct"), f.procedure("y", "photographs")
+    del first["id"], second["id"]
+    bundle = f.bundle(*f.practice(), f.patient(), f.encounter(), first, second, kind="transaction")
+    bundle["entry"][-2]["fullUrl"], bundle["entry"][-1]["fullUrl"] = "urn:uuid:one", "urn:uuid:two"
+    for entry in bundle["entry"]:
+        entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}
+    f.write(tmp_path, "b.json", bundle)
+    (case,) = cases_of([tmp_path])
+    assert len(case.records) == 2
+
+
+def test_two_patients_sharing_a_series_uid_stay_apart(tmp_path):
+    """Badly anonymised exports reuse UIDs: files of two patients with one SeriesInstanceUID are two series."""
+    for who in ("A", "B"):
+        write_series(tmp_path / who, slices=3, PatientID=f"MRN-{who}", StudyDate="20260601", Modality="CT",
+                     StudyInstanceUID="1.2.7", SeriesInstanceUID="1.2.7.1")
+    cases = cases_of([tmp_path])
+    assert [(c.patient_identifier, [len(s.files) for s in c.series]) for c in cases] == [("MRN-A", [3]), ("MRN-B", [3])]

@@ -123,3 +123,91 @@ def test_fhir_chargeitem_carries_the_notices_about_its_code(rich):
     assert "Notice (global-period)" in texts and "Notice (mue-exceeded)" in texts
     scan = next(i for i in items if i["code"]["coding"][0]["code"] == "D0801")
     assert "Notice (" not in " ".join(n["text"] for n in scan.get("note", []))
+
+
+# ------------------------------------------------------------------------------ patients, exit status, quiet answers
+def test_an_unexpected_error_exits_two_in_one_line_without_its_text(rich, monkeypatch, capsys):
+    from plugin.engine import facts
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("MRN-SECRET-42")
+
+    monkeypatch.setattr(facts, "derive", broken)
+    assert main(["suggest", str(rich), "--practice", f.PRACTICE]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (KeyError)" in err
+    assert "MRN-SECRET-42" not in err and "Traceback" not in err
+
+
+def test_context_only_input_is_no_error_and_says_so(tmp_path, capsys):
+    f.write(tmp_path, "people.json", f.bundle(f.patient(mrn="MRN-CONTEXT-9"), *f.practice()))
+    f.write(tmp_path, "org.json", f.outside()[0])
+    assert main(["suggest", str(tmp_path), "--practice", f.PRACTICE]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no clinical evidence in 2 file(s)" in captured.err and "MRN-CONTEXT-9" not in captured.err
+
+
+def test_a_practice_that_matches_no_organization_is_said_loudly(rich, capsys):
+    assert main(["suggest", str(rich), "--claim", "dental", "--practice", f.PRACTICE]) == 0
+    right = json.loads(capsys.readouterr().out)
+    assert "practice-not-found" not in {n["kind"] for n in right["notices"]}
+    typo = f.PRACTICE[:-1] + "4"
+    assert main(["suggest", str(rich), "--claim", "dental", "--practice", typo]) == 0
+    captured = capsys.readouterr()
+    wrong = json.loads(captured.out)
+    (notice,) = [n for n in wrong["notices"] if n["kind"] == "practice-not-found"]
+    assert typo in notice["message"]
+    assert [l for l in captured.err.splitlines() if "matches no Organization" in l] == [
+        f"dwcoder: the practice {typo} matches no Organization in the evidence: nobody is read as the practice's "
+        "(see the practice-not-found notice)"]
+
+
+def test_fhir_subject_is_the_patient_reference_or_the_dicom_identifier_with_its_issuer(tmp_path, capsys):
+    from tests.factories.dicom import write_series
+
+    study = {"resourceType": "ImagingStudy", "id": "img", "status": "available", "subject": {"reference": "Patient/dicom"},
+             "started": "2026-05-04T10:00:00Z", "series": [{"uid": "1.2.5", "modality": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "PX"},
+                                                            "numberOfInstances": 1}]}
+    f.write(tmp_path / "fhir", "study.json", study)
+    write_series(tmp_path / "ct", slices=3, PatientID="MRN-D", IssuerOfPatientID="2.16.840.1.113883.3.7", StudyDate="20260504",
+                 Modality="CT", SeriesDescription="CBCT both jaws", Manufacturer="Carestream Dental")
+    assert main(["suggest", str(tmp_path), "--claim", "medical", "--practice", f.PRACTICE, "--format", "fhir"]) == 0
+    subjects = {json.dumps(e["resource"]["subject"], sort_keys=True) for e in json.loads(capsys.readouterr().out)["entry"]}
+    assert subjects == {json.dumps({"reference": "Patient/dicom"}),
+                        json.dumps({"identifier": {"system": "urn:oid:2.16.840.1.113883.3.7", "value": "MRN-D"}}, sort_keys=True)}
+
+
+def test_fhir_lines_of_a_case_with_no_patient_are_named_and_left_out(tmp_path, capsys):
+    from tests.factories.mesh import write_binary_stl
+
+    write_binary_stl(tmp_path / "upper.stl", "TRIOS 5 intraoral scan upper", 40, extent_mm=(60.0, 50.0, 20.0))
+    assert main(["suggest", str(tmp_path), "--claim", "dental", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lines"]  # the scan is coded...
+    assert main(["suggest", str(tmp_path), "--claim", "dental", "--format", "fhir"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"resourceType": "Bundle", "type": "transaction"}  # ...but no patient to bill
+    assert "dwcoder: skipped File/upper.stl: UnlinkedEvidence: case Files/" in captured.err
+
+
+def test_a_date_before_every_code_set_gives_a_notice_not_silence(tmp_path, capsys):
+    f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), f.encounter(day="2011-03-01"),
+                                          f.procedure("pan", "D0330", system="http://www.ada.org/cdt", day="2011-03-01")))
+    assert main(["suggest", str(tmp_path), "--claim", "dental", "--practice", f.PRACTICE]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["lines"] == [] and [n["kind"] for n in out["notices"]] == ["no-code-set"]
+    assert "2011-03-01" in out["notices"][0]["message"]
+
+
+def test_another_patients_records_are_named_on_stderr_without_identifiers(capsys):
+    from pathlib import Path
+
+    case = Path(__file__).parent / "cases" / "other-patients-records-in-the-encounter"
+    assert main(["suggest", str(case / "bundle.json"), str(case / "pan.dcm.json"), str(case / "misfiled-cbct.dcm.json"),
+                 "--claim", "dental", "--practice", "http://hl7.org/fhir/sid/us-npi|1528473063"]) == 1
+    captured = capsys.readouterr()
+    mismatches = [l for l in captured.err.splitlines() if ": PatientMismatch: " in l]
+    assert len(mismatches) == 2 and any("misfiled-cbct.dcm.json" in l for l in mismatches)
+    assert any("bundle.json#Procedure/proc-adeyemi-cbct" in l for l in mismatches)
+    assert "MRN-" not in captured.err and "Adeyemi" not in captured.err
+    assert [l["code"] for l in json.loads(captured.out)["lines"] if l["code"].startswith("D03")] == ["D0330"]

@@ -23,12 +23,14 @@ def suggest(case: Case, maps: Mappings) -> Suggestion:
     second = rules.apply(derived.instances, maps, day, phase=2, billed=sorted({l.code for l in first.lines}))
     lines, edit_notices = edits.apply(edits.merge(first.lines + second.lines), maps)
     notices = first.notices + second.notices + edit_notices + _unmapped(derived.unmapped, maps)
+    notices += _code_set(day, maps) + _practice(case, maps)
     return Suggestion(
         case=case.key,
         claim=case.claim,
         practice=case.practice.identifier,
         patient=case.patient,
         patient_identifier=case.patient_identifier,
+        patient_assigner=case.patient_assigner,
         encounter=case.encounter_ref,
         date=case.date,
         mappings_version=maps.version,
@@ -43,6 +45,27 @@ def _unmapped(unmapped: list[tuple[str, str]], maps: Mappings) -> list[Notice]:
     if not unmapped:
         return []
     return [rules.notice({"kind": "unmapped-code"}, None, {}, maps, sorted({code for code, _ in unmapped}))]
+
+
+def _code_set(day: str, maps: Mappings) -> list[Notice]:
+    """A notice when no rule is in force on the date of service (a date before or after every code set)."""
+    if any(rule.valid_on(day) for rule in maps.rules):
+        return []
+    valid = maps.manifest["valid"]
+    detail = f"{day}; the mappings {maps.version} cover {valid['from']} to {valid.get('to') or 'now'}"
+    return [_plain("no-code-set", detail, maps)]
+
+
+def _practice(case: Case, maps: Mappings) -> list[Notice]:
+    """A notice when the configured practice identifier matches no Organization the evidence names."""
+    if not case.practice.unmatched:
+        return []
+    return [_plain("practice-not-found", case.practice.identifier, maps)]
+
+
+def _plain(kind: str, detail: str, maps: Mappings) -> Notice:
+    """A notice whose detail is data (a date, an identifier), filled in as it is, never read as a template."""
+    return Notice(kind, (), maps.notices[kind].format(codes="-", detail=detail or "-"))
 
 
 def _unique(notices: list[Notice]) -> list[Notice]:

@@ -47,6 +47,7 @@ KEYWORDS = (
     "SeriesDescription", "ProtocolName", "BodyPartExamined", "ContrastBolusAgent", "ReconstructionDiameter",
     "Rows", "Columns", "PixelSpacing", "SliceThickness", "SpacingBetweenSlices", "ImagePositionPatient",
     "ImageOrientationPatient", "NumberOfFrames", "SamplesPerPixel", "BitsAllocated",
+    "IssuerOfPatientID",
 )
 TAGS = [Tag(keyword) for keyword in KEYWORDS]
 REQUIRED = ("SeriesInstanceUID", "Modality")
@@ -75,9 +76,9 @@ def _element(tag: bytes, vr: bytes, explicit: bool) -> re.Pattern[bytes]:
 
 
 _TRANSFER_SYNTAX = _element(b"\x02\x00\x10\x00", b"UI", explicit=True)  # file meta: always explicit VR
-_PATTERNS = {  # explicit VR?: (Pixel Data, SeriesInstanceUID, ImagePositionPatient)
+_PATTERNS = {  # explicit VR?: (Pixel Data, SeriesInstanceUID, ImagePositionPatient, PatientID)
     explicit: (_element(b"\xe0\x7f\x10\x00", b"O[BW]", explicit), _element(b"\x20\x00\x0e\x00", b"UI", explicit),
-               _element(b"\x20\x00\x32\x00", b"DS", explicit))
+               _element(b"\x20\x00\x32\x00", b"DS", explicit), _element(b"\x10\x00\x20\x00", b"LO", explicit))
     for explicit in (True, False)
 }
 
@@ -90,6 +91,7 @@ class _Instance:
     series_uid: str
     position: tuple[float, ...] | None
     header: Dataset | None = None
+    patient_id: str = ""  # a series is one patient's: files sharing a SeriesInstanceUID across patients stay apart
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,14 @@ class _Rep:
     series_uid: str
     pixel_length: int
     has_position: bool
+    patient_id: str = ""
 
 
 @dataclass(frozen=True)
 class _Scan:
     """What a prefix says: the match key, where Pixel Data's value starts, its length, the slice position."""
 
-    key: tuple[bytes, ...]
+    key: tuple
     value_start: int
     pixel_length: int
     position: tuple[float, ...] | None
@@ -208,7 +211,8 @@ def _read_folder(files: list[str]) -> tuple[list[_Instance], list[Problem]]:
                 problems.append(Problem(source=path, reason=err.reason, message=str(err)))
                 continue
             if scan is not None:
-                reps.setdefault(scan.key, _Rep(instance.series_uid, scan.pixel_length, scan.position is not None))
+                reps.setdefault(scan.key, _Rep(instance.series_uid, scan.pixel_length, scan.position is not None,
+                                                instance.patient_id))
                 prefix = max(prefix, scan.value_start + PREFIX_SLACK)
         found.append(instance)
     return found, problems
@@ -231,7 +235,7 @@ def _match(path: str, reps: dict[tuple[bytes, ...], _Rep], prefix: int) -> _Inst
         if rep is None or rep.pixel_length != scan.pixel_length or rep.has_position != (scan.position is not None):
             continue
         if scan.pixel_length == _UNDEFINED or scan.value_start + scan.pixel_length <= size:
-            return _Instance(path, rep.series_uid, scan.position)
+            return _Instance(path, rep.series_uid, scan.position, patient_id=rep.patient_id)
     return None
 
 
@@ -318,11 +322,12 @@ def _scans(head: bytes) -> Iterator[_Scan]:
     uid = transfer_syntax.rstrip(b"\0 ")
     if uid in (ExplicitVRBigEndian.encode(), DeflatedExplicitVRLittleEndian.encode()):
         return
-    pixel_data, series_uid, position = _PATTERNS[uid != ImplicitVRLittleEndian.encode()]
+    pixel_data, series_uid, position, patient_id = _PATTERNS[uid != ImplicitVRLittleEndian.encode()]
     for start, length in _headers(pixel_data, head):
         header = head[:start]
         series = tuple(value.rstrip(b"\0 ") for value in _values(series_uid, header))
-        yield _Scan((uid, *series), start, length, _position(next(_values(position, header), None)))
+        patient = tuple(value.rstrip(b"\0 ") for value in _values(patient_id, header))
+        yield _Scan((uid, series, patient), start, length, _position(next(_values(position, header), None)))
 
 
 def _headers(pattern: re.Pattern[bytes], buf: bytes) -> Iterator[tuple[int, int]]:
@@ -379,13 +384,14 @@ def _instance(source: str, ds: Dataset) -> _Instance:
     if missing:
         raise InvalidDicom(f"missing {' and '.join(missing)}")
     position = _floats(ds.get("ImagePositionPatient"))
-    return _Instance(source, _text(ds, "SeriesInstanceUID"), position if len(position) == 3 else None, ds)
+    return _Instance(source, _text(ds, "SeriesInstanceUID"), position if len(position) == 3 else None, ds,
+                     _text(ds, "PatientID"))
 
 
 def _group(members: list[_Instance]) -> Iterator[DicomSeries]:
-    series: dict[str, list[_Instance]] = {}
+    series: dict[tuple[str, str], list[_Instance]] = {}
     for member in members:
-        series.setdefault(member.series_uid, []).append(member)
+        series.setdefault((member.series_uid, member.patient_id), []).append(member)
     for uid in sorted(series):
         yield _series(sorted(series[uid], key=lambda m: m.source))
 
@@ -405,6 +411,7 @@ def _series(members: list[_Instance]) -> DicomSeries:
         sop_class_uid=_text(ds, "SOPClassUID"), diameter_mm=_diameter(ds),
         height_mm=_height(ds, [m.position for m in members], len(members), frames),
         contrast=_contrast(ds), instances=len(members), frames=frames,
+        patient_issuer=_text(ds, "IssuerOfPatientID"),
     )
 
 

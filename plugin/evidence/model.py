@@ -73,6 +73,7 @@ class DicomSeries:
     contrast: bool | None = None  # ContrastBolusAgent present and not "none"; None if tag absent
     instances: int = 1
     frames: int = 1
+    patient_issuer: str = ""  # IssuerOfPatientID: the namespace of patient_id, when the header gives it
 
     @property
     def derived(self) -> bool:

@@ -37,8 +37,10 @@ Extensions (all on `ChargeItem.extension`, in this order; the documented extensi
 Other elements
     code                    coding system / code / display (the project's own short label)
     quantity.value          the line's quantity
-    subject                 Reference to the Patient, or a logical reference by identifier
-                            ("system|value" or a bare value such as a DICOM PatientID)
+    subject                 Reference to the Patient whenever the evidence names one (sent or not);
+                            else a logical reference by identifier: "system|value", or a bare value
+                            such as a DICOM PatientID (its IssuerOfPatientID as the system where that is
+                            an OID or URI, else as the assigner's display)
     context (R4) / encounter (R5)   the case's Encounter, when known
     occurrenceDateTime      the date of service, when known
     performingOrganization  logical reference by the practice's identifier
@@ -220,7 +222,10 @@ def _subject(suggestion: Suggestion) -> dict[str, Any]:
     if suggestion.patient:
         return {"reference": suggestion.patient}
     if suggestion.patient_identifier:
-        return {"identifier": _identifier(suggestion.patient_identifier)}
+        identifier: dict[str, Any] = _identifier(suggestion.patient_identifier)
+        if suggestion.patient_assigner:
+            identifier["assigner"] = {"display": suggestion.patient_assigner}
+        return {"identifier": identifier}
     raise ValueError(
         f"case {suggestion.case!r}: no patient reference and no patient identifier "
         "(ChargeItem.subject is required)"

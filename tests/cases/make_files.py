@@ -1405,6 +1405,9 @@ def case_unknown_recorded_code(c: Case) -> None:
 __import__("tests.cases.cases_terminology", fromlist=["register"]).register(__import__("types").SimpleNamespace(**globals()))
 
 
+exec(compile((ROOT / "cases_patients.py").read_text(), str(ROOT / "cases_patients.py"), "exec"))  # noqa: S102
+
+
 # ==================================================================================== writing
 GENERATED = ("bundle.json", "expected.json", "README.md", "*.dcm.json", "*.stl")
 

@@ -28,8 +28,8 @@ def outside(org_id: str = "lab", person: str = "ext") -> list[dict]:
     ]
 
 
-def patient(pid: str = "pt", mrn: str = "MRN-1") -> dict:
-    return {"resourceType": "Patient", "id": pid, "identifier": [{"system": "urn:mrn", "value": mrn}]}
+def patient(pid: str = "pt", mrn: str = "MRN-1", system: str = "urn:mrn") -> dict:
+    return {"resourceType": "Patient", "id": pid, "identifier": [{"system": system, "value": mrn}]}
 
 
 def encounter(eid: str = "enc", kind: str = "established-patient", cls: str = "AMB", minutes: int | None = None,
@@ -49,10 +49,13 @@ def device(did: str, serial: str, name: str, owner: str = "prac") -> dict:
 
 
 def procedure(pid: str, code: str, actor: str = "Practitioner/dr", system: str = WF, eid: str = "enc",
-              device: str = "", note: str = "", day: str = "2026-05-04", status: str = "completed") -> dict:
-    res: dict[str, Any] = {"resourceType": "Procedure", "id": pid, "status": status, "subject": {"reference": "Patient/pt"},
+              device: str = "", note: str = "", day: str = "2026-05-04", status: str = "completed",
+              patient: str = "pt") -> dict:
+    res: dict[str, Any] = {"resourceType": "Procedure", "id": pid, "status": status, "subject": {"reference": f"Patient/{patient}"},
                            "encounter": {"reference": f"Encounter/{eid}"}, "code": {"coding": [{"system": system, "code": code}]},
                            "performedDateTime": f"{day}T10:00:00Z", "performer": [{"actor": {"reference": actor}}]}
+    if not eid:
+        del res["encounter"]
     if device:
         res["usedReference"] = [{"reference": device}]
     if note:

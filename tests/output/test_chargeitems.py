@@ -334,3 +334,11 @@ def test_status_values_are_valid_chargeitem_statuses():
 def test_bad_version(version):
     with pytest.raises(ValueError, match=f"{version!r}.*R4, R4B, R5"):
         to_bundle(ALL, version)
+
+
+def test_an_issuer_name_that_is_no_uri_becomes_the_assigner():
+    s = Suggestion(case="PatientID/MRN-7^LAKESIDE|2026-10-16", claim="dental", practice=NPI,
+                   patient_identifier="MRN-7", patient_assigner="LAKESIDE", lines=[cbct_line()])
+    (item,) = items(to_bundle([s]))
+    assert item["subject"] == {"identifier": {"value": "MRN-7", "assigner": {"display": "LAKESIDE"}}}
+    ChargeItemR4B.model_validate(item)
