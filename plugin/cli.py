@@ -93,8 +93,8 @@ def _suggest(args: argparse.Namespace) -> int:
         if read.evidence or read.ignored:  # valid input, none of it a record the rules code: not an error
             files = len({e.source for e in read.evidence})
             kinds = sorted({e.type for e in read.evidence if isinstance(e, FhirResource)})
-            print(f"dwcoder: no clinical evidence in {files} file(s) read: {len(read.evidence) + read.ignored} "
-                  f"valid resource(s) ({', '.join(kinds) or 'none'}), none of them a record the rules code",
+            where = f"; no clinical evidence in {files} file(s): only {', '.join(kinds)}" if files else ""
+            print(f"dwcoder: nothing to code: {len(read.evidence) + read.ignored} valid resource(s) read{where}",
                   file=sys.stderr)
         return 0
     withheld = _print(results, args)
