@@ -73,6 +73,8 @@ class DicomSeries:
     contrast: bool | None = None  # ContrastBolusAgent present and not "none"; None if tag absent
     instances: int = 1
     frames: int = 1
+    acquisition: tuple[tuple[str, str], ...] = ()  # CT acquisition attributes written (dicom.ACQUISITION)
+    voxel_mm: tuple[float, ...] = ()  # (row, column, slice) spacing when all three are measured (> 0)
 
     @property
     def derived(self) -> bool:
