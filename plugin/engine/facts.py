@@ -180,8 +180,6 @@ def _imaging(case: Case, images: list[Image], procs: list[Proc], setting: str, m
     for (kind, key), imgs in sorted(groups.items()):
         same = [p for p in procs if IMAGING_STEPS.get(p.step) == kind]
         recorded = {k: v for p in same for k, v in p.implied.items()}  # a recorded code's facts (e.g. D0380: capture)
-        if kind == "cbct" and key == "tmj":
-            recorded["fov"] = "tmj"  # two or more TMJ exposures: the TMJ series (contract section 3)
         instances.append(Instance(kinds[kind], recorded, records=[p.record for p in same], images=imgs))
     for proc in (p for p in procs if p.step in IMAGING_STEPS):  # with no image of its kind it stands alone
         same = next((i for i in instances if i.step == proc.step), None)
@@ -207,7 +205,9 @@ def _image_facts(case: Case, inst: Instance, interpret: list[FhirResource], sett
         captured = False
     inst.facts.setdefault("component", {(True, True): "both", (True, False): "capture", (False, True): "interpretation"}.get((captured, interpreted), "none"))
     lead = imgs[0] if imgs else None
-    if inst.step == "cbct" and inst.facts.get("fov") != "tmj":
+    if inst.step == "cbct" and len(imgs) >= 2 and all(imaging.tmj_exposure(i, maps) for i in imgs):
+        inst.facts["fov"] = "tmj"  # two or more TMJ exposures: the TMJ series (contract section 3)
+    elif inst.step == "cbct":
         fovs = {imaging.fov(i, maps) for i in imgs} - {"unknown"}
         inst.facts["fov"] = _widest(fovs) if fovs else inst.facts.get("fov") or _fov_from_records(inst, maps)
     inst.facts.setdefault("contrast", imaging.contrast(imgs, maps) if imgs else "none")
