@@ -374,11 +374,21 @@ def _scan_sources(case: Case, images: list[Image], maps: Mappings) -> list[tuple
                                        and classify_scan(text, None, maps).device):
             out.append((text, None, f"Series/{image.uid}"))
     for rec in (r for r in case.records if r.type in ("DocumentReference", "Media")):
-        attachments = [c.get("attachment", {}) for c in rec.resource.get("content") or []] + [rec.resource.get("content") or {}]
-        if any(isinstance(a, dict) and a.get("contentType") in ("model/stl", "application/sla", "model/x.stl-binary", "application/ply") for a in attachments):
-            words = [rec.resource.get("description", "")] + [a.get("title", "") for a in attachments if isinstance(a, dict)] + fr.texts(rec.resource.get("type"))
-            out.append((" ".join(w for w in words if w), None, rec.ref))
+        attachments = _attachments(rec.resource.get("content"))
+        if any(a.get("contentType") in MESH_TYPES for a in attachments):
+            words = [rec.resource.get("description", "")] + [a.get("title", "") for a in attachments] + fr.texts(rec.resource.get("type"))
+            out.append((" ".join(w for w in words if isinstance(w, str) and w), None, rec.ref))
     return out
+
+
+MESH_TYPES = ("model/stl", "application/sla", "model/x.stl-binary", "application/ply")
+
+
+def _attachments(content: Any) -> list[dict]:
+    """Attachments of DocumentReference.content (a list of {attachment}) or R4 Media.content (one Attachment)."""
+    items = content if isinstance(content, list) else [content]
+    found = [c.get("attachment") if isinstance(c.get("attachment"), dict) else c for c in items if isinstance(c, dict)]
+    return [a for a in found if isinstance(a, dict)]
 
 
 # ------------------------------------------------------------------------------------------ everything else

@@ -37,3 +37,27 @@ def test_enum_facts_take_declared_values(tmp_path):
         for name, value in d.items():
             if spec[name]["type"] == "enum":
                 assert str(value) in spec[name]["values"], (name, value)
+
+
+def _derive(tmp_path, *resources) -> facts.Derived:
+    import json
+    maps = mappings.load()
+    for n, res in enumerate(resources):
+        (tmp_path / f"r{n}.json").write_text(json.dumps(res))
+    (case,) = assemble(read_paths([tmp_path]), f.PRACTICE, "dental", maps)
+    return facts.derive(case, maps)
+
+
+def test_r4_media_with_one_attachment_is_a_mesh_source(tmp_path):
+    media = {"resourceType": "Media", "id": "m1", "status": "completed",
+             "content": {"contentType": "model/stl", "title": "Medit i700 scan upper arch"}}
+    derived = _derive(tmp_path, media)
+    assert [(i.step, i.evidence) for i in derived.instances] == [("intraoral-scan", ["Media/m1"])]
+
+
+def test_a_designed_guide_attachment_is_no_scan_and_says_why(tmp_path):
+    doc = {"resourceType": "DocumentReference", "id": "d1", "status": "current",
+           "content": [{"attachment": {"contentType": "model/stl", "title": "Surgical guide 36 46 designed"}}]}
+    derived = _derive(tmp_path, doc)
+    assert derived.instances == []
+    assert [(n["kind"], n["detail"].split(":")[0]) for n in derived.notices] == [("not-a-scan", "DocumentReference/d1")]
