@@ -73,12 +73,27 @@ def inventory(case: Case, maps: Mappings) -> list[Image]:
         _from_study(rec.ref, rec.resource, case, images)
     for series in case.series:
         _from_dicom(series, images)
+    memo = maps.memo.setdefault("image_kinds", {})
     for image in images.values():
-        image.kind, image.why = classify(image, maps)
-        if image.kind == "ct":
-            image.kind, image.why, image.cbct_certain = _cone_beam_or_not(image, maps)
+        key = _kind_key(image)
+        if key not in memo:
+            if len(memo) >= 20_000:
+                memo.clear()
+            memo[key] = _kind(image, maps)
+        image.kind, image.why, image.cbct_certain = memo[key]
     _reconstructed_views(list(images.values()), maps)
     return [images[k] for k in sorted(images)]
+
+
+def _kind(image: Image, maps: Mappings) -> tuple[str, str, bool]:
+    kind, why = classify(image, maps)
+    return _cone_beam_or_not(image, maps) if kind == "ct" else (kind, why, True)
+
+
+def _kind_key(image: Image) -> tuple:
+    """Everything classify and _cone_beam_or_not read: the kind is a pure function of it (memoized)."""
+    return (image.modality, image.image_type, image.sop_class, image.derived, image.description, image.procedure_text,
+            image.body_part, image.device, image.station, tuple(sorted(image.acquisition.items())), image.voxel)
 
 
 def _from_study(ref: str, study: dict, case: Case, images: dict[str, Image]) -> None:
@@ -264,17 +279,20 @@ def _number(text: str) -> float | None:
 
 def region(image: Image, maps: Mappings) -> str:
     """head-neck | outside | unknown, from BodyPartExamined / bodySite (devices.yaml body_region)."""
-    parts = {p for p in re.split(r"[\s\\,]+", image.body_part.upper()) if p} | {image.body_part.upper().strip()}
+    memo = maps.memo.setdefault("body_region", {})
+    if image.body_part not in memo:
+        memo[image.body_part] = _region_of(image.body_part, maps)
+    return memo[image.body_part]
+
+
+def _region_of(body_part: str, maps: Mappings) -> str:
+    parts = {p for p in re.split(r"[\s\\,]+", body_part.upper()) if p} | {body_part.upper().strip()}
     parts.discard("")
-    if parts & set(_upper(maps, "body_region", "head_neck")):
+    if parts & {str(v).upper() for v in _list(maps, "body_region", "head_neck")}:
         return "head-neck"
-    if parts & set(_upper(maps, "body_region", "outside")):
+    if parts & {str(v).upper() for v in _list(maps, "body_region", "outside")}:
         return "outside"
     return "unknown"
-
-
-def _upper(maps: Mappings, group: str, key: str) -> tuple[str, ...]:
-    return tuple(str(v).upper() for v in _list(maps, group, key))
 
 
 def _list(maps: Mappings, group: str, key: str) -> list:

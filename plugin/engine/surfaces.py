@@ -33,6 +33,17 @@ class ScanKind:
 
 
 def classify_scan(original: str, largest_mm: float | None, maps: Mappings) -> ScanKind:
+    """The scan kind of a mesh (memoized per mappings: a pure function of the header text and size)."""
+    memo = maps.memo.setdefault("scan_kinds", {})
+    key = (original, largest_mm)
+    if key not in memo:
+        if len(memo) >= 20_000:
+            memo.clear()
+        memo[key] = _classify(original, largest_mm, maps)
+    return memo[key]
+
+
+def _classify(original: str, largest_mm: float | None, maps: Mappings) -> ScanKind:
     text, shown = original.lower(), original.strip()[:60]
     not_scan = _not_a_scan(text, largest_mm, maps)
     if not_scan:
