@@ -151,6 +151,8 @@ def classify(image: Image, maps: Mappings) -> tuple[str, str]:
         return _derived(image, modality, maps)
     if modality in ("CT", "MR") and (words := _words_kind(image, maps)):  # the header is silent: words decide
         return words
+    if modality in PLANAR_XRAY and (reformat := matched_name(maps, "reformat", "keywords", image.text)):
+        return "reformat", f"says '{reformat}': a view reconstructed from a volume, part of its code"
     return _acquired(image, modality, maps, "no ImageType: read by modality and description")
 
 

@@ -146,3 +146,14 @@ def test_meshes_no_scanner_made_are_no_scans(header, largest, why):
                                                          ("", 62.0, "intraoral-scan"), ("", 190.0, "facial-scan")])
 def test_real_scans_are_still_scans(header, largest, step):
     assert classify_scan(header, largest, MAPS).step == step
+
+
+def test_a_reconstructed_panoramic_named_so_without_a_header_is_part_of_the_volume():
+    assert kind(modality="PX", description="Panoramic reconstruction from CBCT") == "reformat"
+    assert kind(modality="PX", description="Panoramic") == "panoramic"
+
+
+def test_a_known_cone_beam_model_outweighs_its_makers_medical_ct_line():
+    image = Image(uid="1", modality="CT", image_type=ORIGINAL, device="Hitachi Medical Corporation CB MercuRay")
+    found, _, certain = imaging._cone_beam_or_not(image, MAPS)
+    assert found == "cbct"
