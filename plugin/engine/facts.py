@@ -177,7 +177,7 @@ def _imaging(case: Case, images: list[Image], procs: list[Proc], setting: str, m
         groups.setdefault(("cbct", single.study_uid or single.uid), []).append(single)
     instances = []
     kinds = {v: k for k, v in IMAGING_STEPS.items()}
-    for (kind, key), imgs in sorted(groups.items()):
+    for (kind, _), imgs in sorted(groups.items()):
         same = [p for p in procs if IMAGING_STEPS.get(p.step) == kind]
         recorded = {k: v for p in same for k, v in p.implied.items()}  # a recorded code's facts (e.g. D0380: capture)
         instances.append(Instance(kinds[kind], recorded, records=[p.record for p in same], images=imgs))
@@ -350,7 +350,8 @@ def _surface_scans(case: Case, images: list[Image], procs: list[Proc], maps: Map
     for text, largest, ref in _scan_sources(case, images, maps):
         kind = classify_scan(text, largest, maps)
         if not kind.step:  # no scan of the patient: say why, code nothing
-            out.notices.append({"kind": "not-a-scan", "codes": ["D0801", "D0802", "D0803", "D0804"], "detail": f"{ref}: {kind.why}".replace("{", "{{").replace("}", "}}")})
+            detail = f"{ref}: {kind.why}".replace("{", "{{").replace("}", "}}")  # the detail is a message template
+            out.notices.append({"kind": "not-a-scan", "codes": maps.devices.get("not_a_scan", {}).get("codes", []), "detail": detail})
             continue
         step = kind.step if kind.strong or kind.step in found else next(
             (s for s in sorted(found) if FAMILY[s] == FAMILY[kind.step]), kind.step)
@@ -370,8 +371,8 @@ def _scan_sources(case: Case, images: list[Image], maps: Mappings) -> list[tuple
     out = [(m.header, max(m.extent_mm), m.ref) for m in case.meshes]
     for image in images:  # OSS always; an encapsulated STL (M3D) when its words or device say it is a scan
         text = " ".join((image.description, image.device, image.station))
-        if image.kind == "surface" or (image.modality.upper() == "M3D" and classify_scan(text, None, maps).step
-                                       and classify_scan(text, None, maps).device):
+        scan = classify_scan(text, None, maps) if image.modality.upper() == "M3D" else None
+        if image.kind == "surface" or (scan and scan.step and scan.device):
             out.append((text, None, f"Series/{image.uid}"))
     for rec in (r for r in case.records if r.type in ("DocumentReference", "Media")):
         attachments = _attachments(rec.resource.get("content"))
