@@ -110,9 +110,16 @@ def _from_study(ref: str, study: dict, case: Case, images: dict[str, Image]) -> 
         image.body_part = image.body_part or " ".join(fr.texts(series.get("bodySite")) + [c.get("code", "") for c in fr.codings(series.get("bodySite"))])
         image.instances = max(image.instances, int(series.get("numberOfInstances") or 0))
         image.performers += [case.index.canonical(r) for r in fr.actor_refs(series)]
+        image.device = image.device or _performing_device(case, image.performers)
         image.interpreters += interpreters
         image.procedure_text = proc_text
         image.evidence.append(ref)
+
+
+def _performing_device(case: Case, refs: list[str]) -> str:
+    """Names and type of a Device that performed the series (ImagingStudy.series.performer), for the CBCT evidence."""
+    devices = (case.index.get(ref) for ref in refs)
+    return next((fr.device_words(d.resource) for d in devices if d is not None and d.type == "Device"), "")
 
 
 def _from_dicom(series: DicomSeries, images: dict[str, Image]) -> None:

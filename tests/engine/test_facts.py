@@ -61,3 +61,15 @@ def test_a_designed_guide_attachment_is_no_scan_and_says_why(tmp_path):
     derived = _derive(tmp_path, doc)
     assert derived.instances == []
     assert [(n["kind"], n["detail"].split(":")[0]) for n in derived.notices] == [("not-a-scan", "DocumentReference/d1")]
+
+
+def test_a_series_performed_by_a_known_cone_beam_device_is_cbct(tmp_path):
+    device = {"resourceType": "Device", "id": "dev1", "manufacturer": "Planmeca",
+              "deviceName": [{"name": "ProMax 3D Mid", "type": "model-name"}]}
+    study = {"resourceType": "ImagingStudy", "id": "s1", "status": "available", "subject": {"reference": "Patient/p1"},
+             "started": "2026-03-02T10:00:00Z",
+             "series": [{"uid": "1.2.3.4", "modality": {"system": "http://dicom.nema.org/resources/ontology/DCM",
+                                                        "code": "CT"}, "description": "Volume",
+                         "performer": [{"actor": {"reference": "Device/dev1"}}]}]}
+    steps = [i.step for i in _derive(tmp_path, device, study).instances]
+    assert steps == ["cbct"]
