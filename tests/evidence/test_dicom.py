@@ -444,3 +444,19 @@ def test_malformed_values_never_warn_raw(tmp_path, recwarn):
         "00201002": {"vr": "IS", "Value": ["7A"]}, "00180050": {"vr": "DS", "Value": ["abc"]}})
     assert [w for w in recwarn.list if issubclass(w.category, UserWarning)] == []
     assert json_result.evidence or json_result.problems
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spacing=st.sampled_from([None, [0, 0], [0.0, 0.3], [-0.3, -0.3], [0.3, 0.3]]),
+       recon=st.sampled_from([None, 0, -5, 160]), thickness=st.sampled_from([None, 0, 0.3]))
+def test_a_measurement_is_never_zero_mm(tmp_path, spacing, recon, thickness):
+    """Whatever zero, negative or absent values a header holds, a size is either measured (> 0) or unknown."""
+    items = [dataset_json(SeriesInstanceUID="1.2.3", PixelSpacing=spacing, ReconstructionDiameter=recon,
+                          SliceThickness=thickness, ImagePositionPatient=[0, 0, 0], InstanceNumber=n + 1)
+             for n in range(3)]
+    series = only_series(read_dicom_json(tmp_path / "x.json", items))
+    for size in (series.diameter_mm, series.height_mm):
+        assert size is None or size > 0
+    assert all(v > 0 for v in series.voxel_mm)
+    if recon == 160:
+        assert series.diameter_mm == 160
