@@ -22,7 +22,8 @@ def suggest(case: Case, maps: Mappings) -> Suggestion:
     first = rules.apply(derived.instances, maps, day, phase=1, billed=[])
     second = rules.apply(derived.instances, maps, day, phase=2, billed=sorted({l.code for l in first.lines}))
     lines, edit_notices = edits.apply(edits.merge(first.lines + second.lines), maps)
-    notices = first.notices + second.notices + edit_notices + _unmapped(derived.unmapped, maps)
+    evidence_notices = [rules.notice(spec, None, {}, maps, []) for spec in derived.notices]
+    notices = first.notices + second.notices + edit_notices + evidence_notices + _unmapped(derived.unmapped, maps)
     notices += _code_set(day, maps) + _practice(case, maps)
     return Suggestion(
         case=case.key,

@@ -52,6 +52,7 @@ class Derived:
     unmapped: list[tuple[str, str]]  # (code, record ref): workflow-step codes the mappings do not know
     problems: list[Problem]
     not_steps: list[dict[str, str]] = field(default_factory=list)  # records whose codes name no workflow step
+    notices: list[dict] = field(default_factory=list)  # notice specs the evidence itself raises (no step)
 
 
 def derive(case: Case, maps: Mappings) -> Derived:
@@ -64,7 +65,7 @@ def derive(case: Case, maps: Mappings) -> Derived:
     instances += _evaluation(case, procedures, maps)
     instances += _imaging(case, images, procedures, setting, maps)
     instances += _renderings(case, images, volumes, procedures, maps)
-    instances += _surface_scans(case, images, procedures, maps)
+    instances += _surface_scans(case, images, procedures, maps, out)
     instances += _other_steps(case, procedures, maps)
     _case_facts(case, instances, volumes, setting, maps)
     out.instances = instances
@@ -191,8 +192,11 @@ def _imaging(case: Case, images: list[Image], procs: list[Proc], setting: str, m
     groups: dict[tuple[str, str], list[Image]] = {}
     for image in images:
         if image.kind in ("cbct", "ct", "panoramic", "cephalometric", "photograph"):
-            key = "tmj" if image.kind == "cbct" and imaging.fov(image, maps) == "tmj" else image.study_uid or image.uid
+            key = "tmj" if image.kind == "cbct" and imaging.tmj_exposure(image, maps) else image.study_uid or image.uid
             groups.setdefault((image.kind, key), []).append(image)
+    if len(groups.get(("cbct", "tmj"), ())) == 1:  # one TMJ exposure is no TMJ series: its size decides
+        (single,) = groups.pop(("cbct", "tmj"))
+        groups.setdefault(("cbct", single.study_uid or single.uid), []).append(single)
     instances = []
     kinds = {v: k for k, v in IMAGING_STEPS.items()}
     for (kind, _), imgs in sorted(groups.items()):
@@ -217,13 +221,15 @@ def _imaging(case: Case, images: list[Image], procs: list[Proc], setting: str, m
 
 def _image_facts(case: Case, inst: Instance, interpret: list[FhirResource], setting: str, maps: Mappings) -> None:
     imgs = inst.images
-    captured = _captured(case, inst)
-    interpreted = _interpreted(case, inst, interpret, captured)
+    captured, by = _captured(case, inst)
+    interpreted, read_by = _interpreted(case, inst, interpret, captured)
     if setting == "facility":
         captured = False
     inst.facts.setdefault("component", {(True, True): "both", (True, False): "capture", (False, True): "interpretation"}.get((captured, interpreted), "none"))
     lead = imgs[0] if imgs else None
-    if inst.step == "cbct":
+    if inst.step == "cbct" and len(imgs) >= 2 and all(imaging.tmj_exposure(i, maps) for i in imgs):
+        inst.facts["fov"] = "tmj"  # two or more TMJ exposures: the TMJ series (contract section 3)
+    elif inst.step == "cbct":
         fovs = {imaging.fov(i, maps) for i in imgs} - {"unknown"}
         inst.facts["fov"] = _widest(fovs) if fovs else inst.facts.get("fov") or _fov_from_records(inst, maps)
     inst.facts.setdefault("contrast", imaging.contrast(imgs, maps) if imgs else "none")
@@ -233,7 +239,20 @@ def _image_facts(case: Case, inst: Instance, interpret: list[FhirResource], sett
     inst.facts["diameter_mm"] = max((i.diameter for i in imgs if i.diameter), default=None)
     inst.facts["height_mm"] = max((i.height for i in imgs if i.height), default=None)
     inst.facts["performer"] = "practice" if captured or interpreted else "third-party"
+    inst.facts["acquirer_known"] = bool(by or read_by)
+    inst.facts["acquired_by"] = "; ".join(x for x in (by, read_by) if x) or \
+        "nothing in the evidence names who acquired or read it (no performer, device, institution or station); read as the practice's"
+    _region_facts(inst, maps)
     inst.add_evidence(*(e for i in imgs for e in i.evidence), *(r.ref for r in inst.records))
+
+
+def _region_facts(inst: Instance, maps: Mappings) -> None:
+    """Body region (head and neck or not) and how the series was classified (CBCT or medical CT, how sure)."""
+    regions = {imaging.region(i, maps) for i in inst.images}
+    inst.facts["region"] = "outside" if regions == {"outside"} else "head-neck" if "head-neck" in regions else "unknown"
+    inst.facts["body_part"] = ", ".join(sorted({i.body_part for i in inst.images if i.body_part})) or "not given"
+    inst.facts["cbct_certain"] = all(i.cbct_certain for i in inst.images)
+    inst.facts["kind_evidence"] = "; ".join(dict.fromkeys(i.why for i in inst.images if i.why)) or "recorded step"
 
 
 def _widest(fovs: set[str]) -> str:
@@ -248,26 +267,32 @@ def _fov_from_records(inst: Instance, maps: Mappings) -> str:
     return imaging.fov(Image(uid="", body_part=text.upper(), description=text), maps) if text else "unknown"
 
 
-def _captured(case: Case, inst: Instance) -> bool:
-    """Device, series performer, Procedure, institution; else assumed when the encounter is the practice's."""
+def _captured(case: Case, inst: Instance) -> tuple[bool, str]:
+    """(captured by the practice, the evidence that says who) from the device, series performer, Procedure,
+    institution, else the encounter's service provider; with none of them, assumed and the evidence is ''."""
     for image in inst.images:
-        for verdict in (case.practice.owns_device(image.serial, image.station),
-                        _any_owned(case, image.performers),
-                        case.practice.owns_institution(image.institution)):
+        for verdict, what in ((case.practice.owns_device(image.serial, image.station), f"device {image.station or image.serial}"),
+                              (_any_owned(case, image.performers), "series performer"),
+                              (case.practice.owns_institution(image.institution), f"institution {image.institution}")):
             if verdict is not None:
-                return verdict
+                return verdict, f"acquired by {'the practice' if verdict else 'a third party'} ({what})"
     votes = [_who(case, r, False) for r in inst.records]
     if any(v is not None for v in votes):
-        return True in votes
-    return _practice_encounter(case)
+        return True in votes, f"acquired by {'the practice' if True in votes else 'a third party'} (the Procedure)"
+    if fr.first_ref((case.encounter or {}).get("serviceProvider")):
+        practice = _practice_encounter(case)
+        return practice, f"acquired in {'the practice' if practice else 'another facility'}'s encounter"
+    return _practice_encounter(case), ""
 
 
-def _interpreted(case: Case, inst: Instance, interpret: list[FhirResource], captured: bool) -> bool:
+def _interpreted(case: Case, inst: Instance, interpret: list[FhirResource], captured: bool) -> tuple[bool, str]:
     readers = [r for i in inst.images for r in i.interpreters] + _report_readers(case, inst)
     verdict = _any_owned(case, readers)
     if verdict or (interpret and _performer(case, interpret) == "practice"):
-        return True
-    return captured if verdict is None else False
+        return True, "read by the practice"
+    if verdict is False:
+        return False, "read by a third party"
+    return captured, ""
 
 
 def _report_readers(case: Case, inst: Instance) -> list[str]:
@@ -338,7 +363,7 @@ def _device_name(case: Case, rec: FhirResource) -> str:
 
 
 # ------------------------------------------------------------------------------------------ surface scans
-def _surface_scans(case: Case, images: list[Image], procs: list[Proc], maps: Mappings) -> list[Instance]:
+def _surface_scans(case: Case, images: list[Image], procs: list[Proc], maps: Mappings, out: Derived) -> list[Instance]:
     found: dict[str, Instance] = {}
     for proc in (p for p in procs if p.step in SCAN_STEPS):
         inst = found.setdefault(proc.step, Instance(proc.step, {"device": _device_name(case, proc.record)}))
@@ -346,6 +371,10 @@ def _surface_scans(case: Case, images: list[Image], procs: list[Proc], maps: Map
         inst.add_evidence(proc.record.ref)
     for text, largest, ref in _scan_sources(case, images, maps):
         kind = classify_scan(text, largest, maps)
+        if not kind.step:  # no scan of the patient: say why, code nothing
+            detail = f"{ref}: {kind.why}".replace("{", "{{").replace("}", "}}")  # the detail is a message template
+            out.notices.append({"kind": "not-a-scan", "codes": maps.devices.get("not_a_scan", {}).get("codes", []), "detail": detail})
+            continue
         step = kind.step if kind.strong or kind.step in found else next(
             (s for s in sorted(found) if FAMILY[s] == FAMILY[kind.step]), kind.step)
         inst = found.setdefault(step, Instance(step, {"device": kind.device}))
@@ -364,14 +393,18 @@ def _scan_sources(case: Case, images: list[Image], maps: Mappings) -> list[tuple
     out = [(m.header, max(m.extent_mm), m.ref) for m in case.meshes]
     for image in images:  # OSS always; an encapsulated STL (M3D) when its words or device say it is a scan
         text = " ".join((image.description, image.device, image.station))
-        if image.kind == "surface" or (image.modality.upper() == "M3D" and classify_scan(text, None, maps).device):
+        scan = classify_scan(text, None, maps) if image.modality.upper() == "M3D" else None
+        if image.kind == "surface" or (scan and scan.step and scan.device):
             out.append((text, None, f"Series/{image.uid}"))
     for rec in (r for r in case.records if r.type in ("DocumentReference", "Media")):
         attachments = fr.attachments(rec.resource)
-        if any(a.get("contentType") in ("model/stl", "application/sla", "model/x.stl-binary", "application/ply") for a in attachments):
+        if any(a.get("contentType") in MESH_TYPES for a in attachments):
             words = [rec.resource.get("description", "")] + [a.get("title", "") for a in attachments] + fr.texts(rec.resource.get("type"))
-            out.append((" ".join(w for w in words if w), None, rec.ref))
+            out.append((" ".join(w for w in words if isinstance(w, str) and w), None, rec.ref))
     return out
+
+
+MESH_TYPES = ("model/stl", "application/sla", "model/x.stl-binary", "application/ply")
 
 
 # ------------------------------------------------------------------------------------------ everything else

@@ -1,6 +1,8 @@
-"""Which surface scan a mesh is: intraoral (D0801), model (D0802), facial (D0803), facial prosthesis (D0804).
+"""Which surface scan a mesh is: intraoral (D0801), model (D0802), facial (D0803), facial prosthesis (D0804),
+or no scan of the patient at all (step ""): a size no anatomy has (settings.mesh scan_min_mm / face_max_mm),
+software that exports segmentations or designs, or words naming one (devices.yaml not_a_scan).
 
-Decided, strongest first, by words in the file's header / description (a cast, impression, prosthesis
+Otherwise decided, strongest first, by words in the file's header / description (a cast, impression, prosthesis
 said outright), the producing device (known scanners in devices.yaml), then geometry (settings.mesh:
 an arch is 40-80 mm across, a face 120-250 mm). `strong` is False when only geometry or the default
 decided, or the device (an intraoral scanner can scan an impression): such a scan then joins a recorded
@@ -31,7 +33,21 @@ class ScanKind:
 
 
 def classify_scan(original: str, largest_mm: float | None, maps: Mappings) -> ScanKind:
+    """The scan kind of a mesh (memoized per mappings: a pure function of the header text and size)."""
+    memo = maps.memo.setdefault("scan_kinds", {})
+    key = (original, largest_mm)
+    if key not in memo:
+        if len(memo) >= 20_000:
+            memo.clear()
+        memo[key] = _classify(original, largest_mm, maps)
+    return memo[key]
+
+
+def _classify(original: str, largest_mm: float | None, maps: Mappings) -> ScanKind:
     text, shown = original.lower(), original.strip()[:60]
+    not_scan = _not_a_scan(text, largest_mm, maps)
+    if not_scan:
+        return ScanKind("", True, shown, not_scan)
     for group in ("facial_prosthesis", "model_scanner", "facial_scanner"):
         if matches(maps, group, "keywords", text):
             return ScanKind(STEP_BY_GROUP[group], True, shown, f"says '{matched_name(maps, group, 'keywords', text)}'")
@@ -42,6 +58,22 @@ def classify_scan(original: str, largest_mm: float | None, maps: Mappings) -> Sc
     if matches(maps, "intraoral_scanner", "keywords", text):
         return ScanKind("intraoral-scan", True, shown, "describes an intraoral arch")
     return _by_geometry(largest_mm, maps)
+
+
+def _not_a_scan(text: str, largest_mm: float | None, maps: Mappings) -> str:
+    """Why a mesh is no scan of a patient, or '' (contract section 3: no D0801-D0804 for it)."""
+    cfg = maps.settings["mesh"]
+    if largest_mm is not None and largest_mm < cfg.get("scan_min_mm", 0):
+        return f"{largest_mm:.3g} mm across: smaller than any scan of a patient"
+    if largest_mm is not None and largest_mm > cfg["face_max_mm"]:
+        return f"{largest_mm:.4g} mm across: larger than any scan of a patient"
+    software = matched_name(maps, "not_a_scan", "names", text)
+    if software:
+        return f"made by '{software}', software that exports segmentations of CT/CBCT volumes or designs, not a scanner"
+    words = matched_name(maps, "not_a_scan", "keywords", text)
+    if words:
+        return f"says '{words}': a segmentation or a designed appliance, not a scan of the patient"
+    return ""
 
 
 def _by_geometry(largest_mm: float | None, maps: Mappings) -> ScanKind:

@@ -46,14 +46,24 @@ KEYWORDS = (
     "Manufacturer", "ManufacturerModelName", "StationName", "DeviceSerialNumber", "InstitutionName", "ImageType",
     "SeriesDescription", "ProtocolName", "BodyPartExamined", "ContrastBolusAgent", "ReconstructionDiameter",
     "Rows", "Columns", "PixelSpacing", "SliceThickness", "SpacingBetweenSlices", "ImagePositionPatient",
-    "ImageOrientationPatient", "NumberOfFrames", "SamplesPerPixel", "BitsAllocated",
-    "IssuerOfPatientID",
+    "ImageOrientationPatient", "NumberOfFrames", "SamplesPerPixel", "BitsAllocated", "PhotometricInterpretation",
+    "ImagesInAcquisition", "IssuerOfPatientID",
 )
-TAGS = [Tag(keyword) for keyword in KEYWORDS]
+# CT acquisition attributes kept as evidence of the kind of unit (cone-beam or medical CT): which of them a
+# header writes, and their values, are weighed by the `cbct_evidence` signals of mappings/<year>/devices.yaml
+# (whose schema allows exactly these names).
+ACQUISITION = (
+    "KVP", "ExposureTime", "XRayTubeCurrent", "Exposure", "ScanOptions", "DataCollectionDiameter",
+    "ReconstructionDiameter", "CTDIvol", "SpiralPitchFactor", "GantryDetectorTilt", "ConvolutionKernel", "FilterType",
+    "TableHeight", "RevolutionTime", "SingleCollimationWidth", "TotalCollimationWidth", "TableSpeed",
+    "TableFeedPerRotation",
+)
+TAGS = [Tag(keyword) for keyword in dict.fromkeys(KEYWORDS + ACQUISITION)]
 REQUIRED = ("SeriesInstanceUID", "Modality")
 PREFIX_SLACK = 1024  # prefix read = the parsed file's header + this (headers of one series differ a little)
 
 _JSON_KEYS = {f"{int(tag):08X}" for tag in TAGS}
+_HALF_CHROMA = ("YBR_FULL_422", "YBR_PARTIAL_422")  # 4:2:2 chroma: 2 samples' worth per pixel, not 3
 _HEX8 = re.compile(r"[0-9A-Fa-f]{8}\Z")
 _PIXEL_TAGS = {0x7FE00008, 0x7FE00009, 0x7FE00010}  # float, double float, Pixel Data
 _PIXEL_DATA = 0x7FE00010
@@ -153,7 +163,18 @@ def is_dicom_file(path: Path) -> bool:
 
 
 def read_dicom_files(paths: list[Path]) -> ReadResult:
-    """Part 10 files -> one DicomSeries per SeriesInstanceUID (sorted by UID) and a Problem per unusable file."""
+    """Part 10 files -> one DicomSeries per SeriesInstanceUID (sorted by UID) and a Problem per unusable file.
+
+    pydicom warns (UserWarning) about malformed values it still converts (an IS of '1A'); those warnings are
+    silenced here, so none reaches stderr raw: a value that cannot be used is unknown, one that breaks the file
+    is a Problem.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read_files(paths)
+
+
+def _read_files(paths: list[Path]) -> ReadResult:
     folders: dict[str, list[str]] = {}
     for path in dict.fromkeys(map(os.fspath, paths)):  # plain strings: this loop runs once per slice
         folders.setdefault(os.path.dirname(path), []).append(path)
@@ -168,6 +189,12 @@ def read_dicom_files(paths: list[Path]) -> ReadResult:
 
 def read_dicom_json(path: Path, data: Any) -> ReadResult:
     """A DICOM JSON dataset, or a list of them (WADO-RS metadata), already parsed from `path`."""
+    with warnings.catch_warnings():  # as read_dicom_files: pydicom's value warnings never reach stderr
+        warnings.simplefilter("ignore")
+        return _read_json(path, data)
+
+
+def _read_json(path: Path, data: Any) -> ReadResult:
     items = data if isinstance(data, list) else [data]
     members: list[_Instance] = []
     problems: list[Problem] = []
@@ -297,11 +324,17 @@ def _check_complete(ds: Dataset, walk: _Walk, size: int, transfer_syntax: Any) -
 
 
 def _expected_pixel_bytes(ds: Dataset) -> int | None:
-    """Rows x Columns x SamplesPerPixel x NumberOfFrames x BitsAllocated / 8 (None if a factor is missing)."""
+    """Rows x Columns x SamplesPerPixel x NumberOfFrames x BitsAllocated / 8 (None if a factor is missing).
+
+    Uncompressed YBR_FULL_422 / YBR_PARTIAL_422 keep two chroma samples per pair of pixels (PS3.3 C.7.6.3.1.2):
+    two thirds of the RGB size.
+    """
     rows, cols, bits = _int(ds.get("Rows")), _int(ds.get("Columns")), _int(ds.get("BitsAllocated"))
     if not (rows and cols and bits):
         return None
     samples, frames = _int(ds.get("SamplesPerPixel")) or 1, _int(ds.get("NumberOfFrames")) or 1
+    if samples == 3 and _text(ds, "PhotometricInterpretation").upper() in _HALF_CHROMA:
+        samples = 2
     return (rows * cols * samples * frames * bits + 7) // 8
 
 
@@ -376,7 +409,7 @@ def _instance(source: str, ds: Dataset) -> _Instance:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for keyword in KEYWORDS:  # convert each kept element now, once, so later reads cannot fail
+            for keyword in KEYWORDS + ACQUISITION:  # convert each kept element now, so later reads cannot fail
                 ds.get(keyword)
     except Exception as exc:  # a malformed value pydicom cannot convert
         raise InvalidDicom(f"unreadable header value ({_name(exc)})") from exc
@@ -412,29 +445,56 @@ def _series(members: list[_Instance]) -> DicomSeries:
         height_mm=_height(ds, [m.position for m in members], len(members), frames),
         contrast=_contrast(ds), instances=len(members), frames=frames,
         patient_issuer=_text(ds, "IssuerOfPatientID"),
+        acquisition=_acquisition(ds), voxel_mm=_voxel(ds),
     )
 
 
+def _acquisition(ds: Dataset) -> tuple[tuple[str, str], ...]:
+    """The ACQUISITION attributes the header writes with a value: (keyword, value as text)."""
+    return tuple((keyword, text) for keyword in ACQUISITION if (text := _text(ds, keyword)))
+
+
+def _voxel(ds: Dataset) -> tuple[float, ...]:
+    """(row spacing, column spacing, slice spacing) in mm when all three are measured (> 0), else ()."""
+    spacing = _positive(_floats(ds.get("PixelSpacing")))
+    step = _positive((_float(ds.get("SpacingBetweenSlices")) or _float(ds.get("SliceThickness")) or 0.0,))
+    return spacing + step if len(spacing) == 2 and step else ()
+
+
+def _positive(values: tuple[float, ...]) -> tuple[float, ...]:
+    """The values when every one is a measurement (> 0); a 0 or negative spacing means 'not measured'."""
+    return values if values and all(v > 0 for v in values) else ()
+
+
 def _diameter(ds: Dataset) -> float | None:
-    """ReconstructionDiameter, else the larger of Rows x PixelSpacing[0] and Columns x PixelSpacing[1]."""
+    """ReconstructionDiameter, else the larger of Rows x PixelSpacing[0] and Columns x PixelSpacing[1].
+
+    A zero (PixelSpacing 0\\0, written by some exporters) or negative value is not a measurement: unknown.
+    """
     diameter = _float(ds.get("ReconstructionDiameter"))
-    if diameter:
+    if diameter and diameter > 0:
         return round(diameter, 3)
-    spacing, rows, cols = _floats(ds.get("PixelSpacing")), _int(ds.get("Rows")), _int(ds.get("Columns"))
-    if len(spacing) == 2 and rows and cols:
+    spacing, rows, cols = _positive(_floats(ds.get("PixelSpacing"))), _int(ds.get("Rows")), _int(ds.get("Columns"))
+    if len(spacing) == 2 and rows and cols and rows > 0 and cols > 0:
         return round(max(rows * spacing[0], cols * spacing[1]), 3)
     return None
 
 
 def _height(ds: Dataset, positions: list[tuple[float, ...] | None], count: int, frames: int) -> float | None:
-    """Volume height: slice-position extent + one step, else slices x spacing; None for one 2D image."""
+    """Volume height: slice-position extent + one step, else slices x spacing; None for one 2D image.
+
+    With one single-frame file, ImagesInAcquisition (when the header gives it) is the slice count. A spacing of
+    0 is not measured: the height is then unknown, never 0 mm.
+    """
     if count <= 1 and frames <= 1:
-        return None
+        count = _int(ds.get("ImagesInAcquisition")) or 1
+        if count <= 1:
+            return None
     extent = _extent(ds, positions)
-    if extent is not None:
+    if extent is not None and extent > 0:
         return round(extent, 3)
     spacing = _float(ds.get("SpacingBetweenSlices")) or _float(ds.get("SliceThickness"))
-    return round(count * frames * spacing, 3) if spacing else None
+    return round(count * frames * spacing, 3) if spacing and spacing > 0 else None
 
 
 def _extent(ds: Dataset, positions: list[tuple[float, ...] | None]) -> float | None:

@@ -74,6 +74,8 @@ class DicomSeries:
     instances: int = 1
     frames: int = 1
     patient_issuer: str = ""  # IssuerOfPatientID: the namespace of patient_id, when the header gives it
+    acquisition: tuple[tuple[str, str], ...] = ()  # CT acquisition attributes written (dicom.ACQUISITION)
+    voxel_mm: tuple[float, ...] = ()  # (row, column, slice) spacing when all three are measured (> 0)
 
     @property
     def derived(self) -> bool:

@@ -11,8 +11,9 @@ vertex:
   50-byte stride), so it is reduced in blocks of `_BLOCK_ROWS` records: each block is copied
   (transposed) into one small, cache-resident contiguous buffer and min/max run on contiguous rows. The
   Python loop is over blocks (~60 for a 1M-triangle, 50 MB scan), never over triangles.
-  Format detection follows the size rule first: a file whose size is exactly ``84 + 50 * count`` is
-  binary even when its header starts with "solid" (many scanners write that).
+  Format detection follows the size rule first: a file whose size is ``84 + 50 * count`` (plus fewer than 50
+  trailing bytes, which other readers ignore too) is binary even when its header starts with "solid" (many
+  scanners write that).
 * ASCII STL: one compiled regular expression pulls the three coordinates of every ``vertex`` line out
   of the whole file in a single C-level ``findall``; the matches are joined into one byte string that
   ``np.fromstring(..., sep=' ')`` converts to floats in bulk. Validation is bulk too: the number of
@@ -64,8 +65,11 @@ _SNIFF_BYTES = 1024  # bytes looked at to tell ASCII from binary / to sniff a fi
 
 # --- ASCII STL ----------------------------------------------------------------------------------
 # One vertex line: the keyword and exactly three whitespace-separated tokens up to the end of line.
+# Keywords in any case: the STL format names them in lower case, but CAD exporters write `VERTEX`, `ENDSOLID`
+# (numpy-stl and trimesh read them so), and a file other readers accept is read.
 _VERTEX_RE = re.compile(rb"vertex[ \t]+(\S+[ \t]+\S+[ \t]+\S+)[ \t]*\r?$", re.MULTILINE)
-_VERTEX_ANY_RE = re.compile(rb"^[ \t]*vertex\b([^\r\n]*)", re.MULTILINE)  # error path only
+_VERTEX_ANY_CASE_RE = re.compile(_VERTEX_RE.pattern, re.MULTILINE | re.IGNORECASE)  # 10-30% slower: only when needed
+_VERTEX_ANY_RE = re.compile(rb"^[ \t]*vertex\b([^\r\n]*)", re.MULTILINE | re.IGNORECASE)  # error path only
 
 # --- PLY ----------------------------------------------------------------------------------------
 _PLY_TYPES = {
@@ -97,11 +101,11 @@ def is_mesh_file(path: Path) -> bool:
         return False
     if head.startswith((b"ply\n", b"ply\r\n")):
         return True
-    if head.lstrip().startswith(b"solid") and b"facet" in head:
+    if _starts_solid(head) and b"facet" in head.lower():
         return True
     if size >= _STL_PREFIX + _STL_RECORD and len(head) >= _STL_PREFIX:
         count = int.from_bytes(head[_STL_HEADER:_STL_PREFIX], "little")
-        return count > 0 and size == _STL_PREFIX + _STL_RECORD * count
+        return count > 0 and _binary_stl_size_matches(head, size)
     return False
 
 
@@ -122,7 +126,7 @@ def read_mesh(path: Path) -> SurfaceMesh:
         raw = _read_ply(path, source)
     elif _binary_stl_size_matches(head, size):
         raw = _read_binary_stl(path, source, size)
-    elif head.lstrip().startswith(b"solid") and _looks_like_text(head):
+    elif _starts_solid(head) and _looks_like_text(head):
         raw = _read_ascii_stl(path, source)
     elif path.suffix.lower() == ".ply" or head.startswith(b"ply"):
         raise InvalidMesh("bad PLY header: the file must start with the line 'ply'", source=source)
@@ -191,6 +195,10 @@ def _printable(raw: bytes | str) -> str:
     return " ".join(re.sub(r"[^\x21-\x7e]+", " ", text).split())
 
 
+def _starts_solid(head: bytes) -> bool:
+    return head.lstrip()[:5].lower() == b"solid"
+
+
 def _looks_like_text(head: bytes) -> bool:
     """No control bytes (NUL etc.) in the sniffed head: binary floats nearly always have some.
 
@@ -204,10 +212,11 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def _binary_stl_size_matches(head: bytes, size: int) -> bool:
+    """The size is 84 + 50 x count, or up to one record more (a few trailing bytes other readers ignore)."""
     if size < _STL_PREFIX or len(head) < _STL_PREFIX:
         return False
     count = int.from_bytes(head[_STL_HEADER:_STL_PREFIX], "little")
-    return size == _STL_PREFIX + _STL_RECORD * count
+    return 0 <= size - (_STL_PREFIX + _STL_RECORD * count) < _STL_RECORD
 
 
 def _read_binary_stl(path: Path, source: str, size: int) -> _Raw:
@@ -221,7 +230,7 @@ def _read_binary_stl(path: Path, source: str, size: int) -> _Raw:
         prefix = fh.read(_STL_PREFIX)
         count = int.from_bytes(prefix[_STL_HEADER:_STL_PREFIX], "little")
         expected = _STL_PREFIX + _STL_RECORD * count
-        if size != expected:
+        if not 0 <= size - expected < _STL_RECORD:  # fewer than 50 trailing bytes are padding, not a record
             what = "truncated" if size < expected else "size does not match its triangle count"
             raise InvalidMesh(
                 f"binary STL {what}: header says {count} triangles, expected {expected} bytes "
@@ -287,8 +296,9 @@ def _read_ascii_stl(path: Path, source: str) -> _Raw:
     first_line = data.lstrip().split(b"\n", 1)[0]
     header = _printable(first_line[len(b"solid") :])
 
-    lines = _VERTEX_RE.findall(data)
-    keywords = data.count(b"vertex")
+    keywords = data.lower().count(b"vertex")
+    lower_case = keywords == data.count(b"vertex")  # the usual file: the faster case-sensitive pattern does
+    lines = (_VERTEX_RE if lower_case else _VERTEX_ANY_CASE_RE).findall(data)
     if keywords == 0:
         raise InvalidMesh("ASCII STL has no facets (no 'vertex' lines)", source=source)
     if len(lines) != keywords:
@@ -310,7 +320,7 @@ def _read_ascii_stl(path: Path, source: str) -> _Raw:
             f"ASCII STL has {len(lines)} vertex lines, not a multiple of 3 (truncated or broken facet)",
             source=source,
         )
-    if b"endsolid" not in data[-4096:]:
+    if b"endsolid" not in data[-4096:].lower():
         raise InvalidMesh("ASCII STL ends without 'endsolid' (truncated)", source=source)
     xyz = values.reshape(-1, 3)
     return _Raw("stl-ascii", header, len(lines) // 3, xyz.min(axis=0), xyz.max(axis=0))

@@ -677,13 +677,13 @@ def case_cbct_tmj_bilateral(c: Case) -> None:
 
 @case
 def case_cbct_tmj_capture_only(c: Case) -> None:
-    """TMJ CBCT taken in the office and read by an outside oral and maxillofacial radiologist: capture only
-    D0384 dental, 70486-TC medical."""
+    """TMJ CBCT series (two exposures, closed and open mouth) taken in the office and read by an outside oral and
+    maxillofacial radiologist: capture only D0384 dental, 70486-TC medical."""
     c.patient("pt-gallagher", "Gallagher", "Ronan", "1991-10-05", "male")
     c.encounter("enc-gallagher-1", "2026-03-11", "09:00", 25, "lakeview", "lindqvist", status="established-patient",
                 reason="Suspected condylar resorption")
-    cbct_case(c, "lakeview", "lindqvist", "lv-cbct", diameter=100, height=60, body="TMJ",
-              description="TMJ bilateral", read_by="cole")
+    cbct_case(c, "lakeview", "lindqvist", "lv-cbct", diameter=100, height=60, body="TMJ", series=2,
+              description=["TMJ bilateral closed mouth", "TMJ bilateral open mouth"], read_by="cole")
     c.expect("lakeview", ["DWC-IMG-010", "DWC-IMG-020"],
              dental=claim([("D0384", [], 1)], forbidden=["D0368", "D0391"]),
              medical=claim([("70486", ["TC"], 1)]))
@@ -1406,6 +1406,9 @@ __import__("tests.cases.cases_terminology", fromlist=["register"]).register(__im
 
 
 exec(compile((ROOT / "cases_patients.py").read_text(), str(ROOT / "cases_patients.py"), "exec"))  # noqa: S102
+
+
+from tests.cases.cases_imaging import register as _imaging_cases; _imaging_cases(globals())  # noqa: E402,E702
 
 
 # ==================================================================================== writing

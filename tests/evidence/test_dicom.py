@@ -377,3 +377,86 @@ def test_dicom_json_ignores_bulk_data_and_unneeded_tags(tmp_path):
 ])
 def test_looks_like_dicom_json(data, expected):
     assert looks_like_dicom_json(data) is expected
+
+
+# ---------------------------------------------------------------- measurements, acquisition evidence, warnings
+
+
+def test_zero_pixel_spacing_is_unknown_never_zero_mm(tmp_path):
+    paths = write_series(tmp_path, slices=3, rows=256, cols=256, pixel_spacing=0.0, slice_spacing=0.2)
+    series = only_series(read_dicom_files(paths))
+    assert series.diameter_mm is None
+    assert series.voxel_mm == ()
+    assert series.height_mm == 0.6  # the slice positions still measure the height
+
+
+def test_zero_slice_spacing_and_one_position_leave_the_height_unknown(tmp_path):
+    paths = write_series(tmp_path, slices=3, slice_spacing=0.0, ImagePositionPatient=[0, 0, 0], SliceThickness=0)
+    assert only_series(read_dicom_files(paths)).height_mm is None
+
+
+def test_one_file_with_images_in_acquisition_gives_the_height(tmp_path):
+    paths = write_series(tmp_path, slices=1, slice_spacing=0.2, ImagesInAcquisition=390)
+    assert only_series(read_dicom_files(paths)).height_mm == 78.0
+
+
+def test_acquisition_attributes_and_voxel_size_are_kept(tmp_path):
+    paths = write_series(tmp_path, slices=2, pixel_spacing=0.3, slice_spacing=0.3, KVP="90", ExposureTime=6090,
+                         XRayTubeCurrent=10, CTDIvol=None, ScanOptions="PORTRAIT")
+    series = only_series(read_dicom_files(paths))
+    assert dict(series.acquisition) == {"KVP": "90", "ExposureTime": "6090", "XRayTubeCurrent": "10",
+                                        "ScanOptions": "PORTRAIT"}
+    assert series.voxel_mm == (0.3, 0.3, 0.3)
+
+
+def test_uncompressed_ybr_full_422_is_two_thirds_of_rgb_and_not_truncated(tmp_path):
+    rows = cols = 10
+    tags = {"SamplesPerPixel": 3, "PhotometricInterpretation": "YBR_FULL_422", "BitsAllocated": 8, "BitsStored": 8,
+            "HighBit": 7, "PlanarConfiguration": 0, "SOPClassUID": SecondaryCaptureImageStorage, "Modality": "OT"}
+    paths = write_series(tmp_path / "ok", slices=1, rows=rows, cols=cols, with_pixels=False, **tags)
+    ds = pydicom.dcmread(paths[0])
+    ds.PixelData = bytes(rows * cols * 2)  # 4:2:2: Y Y Cb Cr per two pixels
+    ds["PixelData"].VR = "OB"
+    ds.save_as(paths[0])
+    result = read_dicom_files(paths)
+    assert result.problems == [] and only_series(result).modality == "OT"
+    ds.PixelData = bytes(rows * cols)  # less than 4:2:2 needs: still truncated
+    ds["PixelData"].VR = "OB"
+    ds.save_as(paths[0])
+    assert [p.message for p in read_dicom_files(paths).problems] == [
+        f"truncated: Pixel Data has {rows * cols} bytes, the image needs {rows * cols * 2}"]
+
+
+def test_malformed_values_never_warn_raw(tmp_path, recwarn):
+    import warnings
+    paths = write_series(tmp_path, slices=2)
+    element = b"\x28\x00\x08\x00IS\x02\x00"  # NumberOfFrames, read before Pixel Data is checked
+    for path in paths:  # an IS of '1A': pydicom warns while converting it
+        ds = pydicom.dcmread(path)
+        ds.NumberOfFrames = "1"
+        ds.save_as(path)
+        path.write_bytes(path.read_bytes().replace(element + b"1 ", element + b"1A"))
+    warnings.simplefilter("always")
+    result = read_dicom_files(paths)
+    assert only_series(result).instances == 2
+    assert [w for w in recwarn.list if issubclass(w.category, UserWarning)] == []
+    json_result = read_dicom_json(tmp_path / "x.json", dataset_json() | {
+        "00201002": {"vr": "IS", "Value": ["7A"]}, "00180050": {"vr": "DS", "Value": ["abc"]}})
+    assert [w for w in recwarn.list if issubclass(w.category, UserWarning)] == []
+    assert json_result.evidence or json_result.problems
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spacing=st.sampled_from([None, [0, 0], [0.0, 0.3], [-0.3, -0.3], [0.3, 0.3]]),
+       recon=st.sampled_from([None, 0, -5, 160]), thickness=st.sampled_from([None, 0, 0.3]))
+def test_a_measurement_is_never_zero_mm(tmp_path, spacing, recon, thickness):
+    """Whatever zero, negative or absent values a header holds, a size is either measured (> 0) or unknown."""
+    items = [dataset_json(SeriesInstanceUID="1.2.3", PixelSpacing=spacing, ReconstructionDiameter=recon,
+                          SliceThickness=thickness, ImagePositionPatient=[0, 0, 0], InstanceNumber=n + 1)
+             for n in range(3)]
+    series = only_series(read_dicom_json(tmp_path / "x.json", items))
+    for size in (series.diameter_mm, series.height_mm):
+        assert size is None or size > 0
+    assert all(v > 0 for v in series.voxel_mm)
+    if recon == 160:
+        assert series.diameter_mm == 160

@@ -398,3 +398,32 @@ def test_bbox_round_trip(tmp_path: Path, extent, origin, triangles: int, seed: i
     mesh = read_mesh(path)
     assert mesh.triangles == written.triangles
     assert_bbox(mesh, written)
+
+
+def test_ascii_stl_with_upper_and_mixed_case_keywords(tmp_path: Path) -> None:
+    vertices = random_triangles(6, extent_mm=(3.0, 0.5, 3.0), seed=7)
+    text = ascii_stl_text("HalfDonut.stl", vertices)
+    lines = text.splitlines()
+    shouted = [ln.upper() if ln.strip().startswith(("endloop", "endfacet", "facet")) and i > len(lines) // 2 else ln
+               for i, ln in enumerate(lines)]
+    shouted[-1] = shouted[-1].upper()  # ENDSOLID HALFDONUT.STL
+    shouted = [ln.replace("vertex", "VERTEX") if i % 7 == 3 else ln for i, ln in enumerate(shouted)]
+    path = tmp_path / "mixed.stl"
+    path.write_text("\n".join(shouted) + "\n")
+    assert "VERTEX" in path.read_text() and "ENDSOLID" in path.read_text()
+    mesh = read_mesh(path)
+    assert (mesh.format, mesh.triangles) == ("stl-ascii", 6)
+    assert mesh.bbox_max == pytest.approx((3.0, 0.5, 3.0))
+    assert is_mesh_file(path)
+
+
+def test_binary_stl_with_a_trailing_byte_is_read(tmp_path: Path) -> None:
+    vertices = random_triangles(12, extent_mm=(60, 50, 20), seed=3)
+    path = tmp_path / "trailing.stl"
+    path.write_bytes(stl_bytes("solid part", vertices) + b"\n")
+    mesh = read_mesh(path)
+    assert (mesh.format, mesh.triangles) == ("stl-binary", 12)
+    assert mesh.extent_mm == pytest.approx((60, 50, 20))
+    path.write_bytes(stl_bytes("solid part", vertices) + bytes(50))  # a whole record more: the count is wrong
+    with pytest.raises(InvalidMesh, match="size does not match its triangle count"):
+        read_mesh(path)
