@@ -70,7 +70,7 @@ class Mappings:
     devices: dict
     rules: list[Rule]
     edits: dict
-    notices: dict[str, str]
+    notices: dict[str, str | dict]
     settings: dict
     by_step: dict[tuple[str, str, int], list[Rule]] = field(default_factory=dict)
     memo: dict = field(default_factory=dict)  # engine caches keyed by these mappings (engine/rules.py)
@@ -288,7 +288,7 @@ def _rule(r: dict) -> Rule:
         quantity=r.get("quantity", 1),
         rationale=r.get("rationale", ""),
         documentation=tuple(r.get("documentation", ())),
-        alternatives=tuple(r.get("alternatives", ())),
+        alternatives=tuple(dict(a, test=compile_when(a.get("when", {}))) for a in r.get("alternatives", ())),
         notices=tuple(r.get("notices", ())),
         on_no_code=r.get("on_no_code"),
         source=r["source"],

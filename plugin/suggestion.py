@@ -4,7 +4,7 @@ Everything in output/ renders a `Suggestion`; nothing here knows how it was infe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 CDT = "http://www.ada.org/cdt"
@@ -27,6 +27,17 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class DocCheck:
+    """One documentation item a line's rule names, looked for in the record (settings.yaml `documentation`)."""
+    item: str  # the item's words, as in Line.documentation
+    present: bool
+    evidence: tuple[str, ...] = ()  # where it was found: "Procedure/p1", "DiagnosticReport/r1", "Encounter/e1"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"item": self.item, "present": self.present, "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True)
 class Line:
     code: str
     system: str
@@ -39,10 +50,11 @@ class Line:
     evidence: tuple[str, ...]  # "ImagingStudy/img-1", "Series/1.2.3", "File/maxilla.stl"
     documentation: tuple[str, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
+    needs: tuple[str, ...] = ()  # ids of the documentation items (settings.yaml `documentation`), same order
+    documentation_check: tuple[DocCheck, ...] = ()  # each item present or missing in this case's record
 
     def with_evidence(self, evidence: tuple[str, ...]) -> "Line":
-        return Line(self.code, self.system, self.label, self.modifiers, self.quantity, self.step, self.rule,
-                    self.rationale, evidence, self.documentation, self.alternatives)
+        return replace(self, evidence=evidence)
 
     @property
     def key(self) -> str:
@@ -61,6 +73,7 @@ class Line:
             "rationale": self.rationale,
             "evidence": list(self.evidence),
             "documentation": list(self.documentation),
+            "documentation_check": [d.as_dict() for d in self.documentation_check],
             "alternatives": [a.as_dict() for a in self.alternatives],
         }
 

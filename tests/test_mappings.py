@@ -152,6 +152,6 @@ def test_rule_ids_are_immutable():
     """A published id is never removed or reused: retire a rule with `valid.to` (mappings/RULE_IDS)."""
     registry = [l for l in (mappings.BASE_DIR / "RULE_IDS").read_text().splitlines() if l and not l.startswith("#")]
     maps = mappings.load()
-    current = {r.id for r in maps.rules} | {e["id"] for e in maps.edits.get("overlap", [])}
+    current = {r.id for r in maps.rules} | {e["id"] for key in ("overlap", "same_day") for e in maps.edits.get(key, [])}
     assert sorted(set(registry) - current) == [], "published rule ids missing: retire them with valid.to instead"
     assert sorted(current - set(registry)) == [], "new rule ids: add them to mappings/RULE_IDS"

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import string
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from plugin.engine import documents
 from plugin.engine.facts import Instance
 from plugin.mappings import Mappings, Rule
 from plugin.suggestion import Alternative, Line, Notice
@@ -27,7 +28,8 @@ def apply(instances: list[Instance], maps: Mappings, day: str, phase: int, bille
     for inst in instances:
         lines, notices = _outcome(inst, maps, day, phase, tuple(billed))
         evidence = tuple(inst.evidence)
-        out.lines += [line.with_evidence(evidence) for line in lines]
+        out.lines += [replace(line, evidence=evidence, documentation_check=documents.check(line.needs, inst.sources, maps))
+                      for line in lines]
         out.notices += notices
     return out
 
@@ -64,7 +66,8 @@ def _reads(maps: Mappings, step: str, claim: str, phase: int) -> tuple[str, ...]
 
 def _template_names(rule: Rule) -> set[str]:
     texts = [rule.rationale] + [n.get("detail", "") for n in (*rule.notices, rule.on_no_code or {})]
-    return {name for text in texts for name in _placeholders(text)}
+    texts += [a["why"] for a in rule.alternatives]
+    return {name for text in texts for name in _placeholders(text)} | {n for a in rule.alternatives for n in a.get("when", {})}
 
 
 def _table_names(maps: Mappings, rule: Rule) -> set[str]:
@@ -108,7 +111,8 @@ def _line(rule: Rule, code: str, step: str, facts: dict, maps: Mappings, day: st
         rule=rule.id,
         rationale=render(rule.rationale, facts, maps),
         evidence=(),
-        documentation=rule.documentation,
+        documentation=tuple(maps.settings["documentation"][d]["label"] for d in rule.documentation),
+        needs=rule.documentation,
         alternatives=tuple(_alternatives(rule, step, facts, maps, day)),
     )
 
@@ -122,7 +126,8 @@ def quantity(spec: Any, facts: dict) -> int:
 
 
 def _alternatives(rule: Rule, step: str, facts: dict, maps: Mappings, day: str) -> list[Alternative]:
-    alts = [Alternative(a["code"], a["why"], maps.system_uri(a["code"]), tuple(a.get("modifiers", ()))) for a in rule.alternatives]
+    alts = [Alternative(a["code"], render(a["why"], facts, maps), maps.system_uri(a["code"]), tuple(a.get("modifiers", ())))
+            for a in rule.alternatives if a["test"](facts)]
     other = OTHER_CLAIM[facts["claim"]]
     flipped = {**facts, "claim": other}
     for alt_rule in maps.rules_for(step, other, rule.phase):
@@ -136,8 +141,17 @@ def _alternatives(rule: Rule, step: str, facts: dict, maps: Mappings, day: str) 
 def notice(spec: dict, rule: Rule | None, facts: dict, maps: Mappings, codes: list[str]) -> Notice:
     codes = list(spec.get("codes") or codes)
     detail = render(spec.get("detail", ""), facts, maps)
-    message = maps.notices[spec["kind"]].format(codes=", ".join(codes) or "-", detail=detail or "-")
+    message = message_for(maps.notices[spec["kind"]], codes).format(codes=", ".join(codes), detail=detail)
     return Notice(spec["kind"], tuple(codes), message, rule.id if rule else spec.get("rule", ""))
+
+
+def message_for(entry: str | dict, codes: list[str]) -> str:
+    """The text of a notice kind for these codes: by_code (the first code that has one), no_codes, else text."""
+    if isinstance(entry, str):
+        return entry
+    by_code = entry.get("by_code", {})
+    hit = next((by_code[c] for c in codes if c in by_code), None)
+    return hit or (entry.get("no_codes") if not codes and entry.get("no_codes") else entry["text"])
 
 
 def render(template: str, facts: dict, maps: Mappings) -> str:
