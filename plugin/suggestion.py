@@ -4,7 +4,7 @@ Everything in output/ renders a `Suggestion`; nothing here knows how it was infe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 CDT = "http://www.ada.org/cdt"
@@ -54,7 +54,12 @@ class Line:
     documentation_check: tuple[DocCheck, ...] = ()  # each item present or missing in this case's record
 
     def with_evidence(self, evidence: tuple[str, ...]) -> "Line":
-        return replace(self, evidence=evidence)
+        return self.for_case(evidence, self.documentation_check)
+
+    def for_case(self, evidence: tuple[str, ...], checks: tuple["DocCheck", ...]) -> "Line":
+        """This line with a case's evidence and documentation checks (positional: hot path of the engine)."""
+        return Line(self.code, self.system, self.label, self.modifiers, self.quantity, self.step, self.rule,
+                    self.rationale, evidence, self.documentation, self.alternatives, self.needs, checks)
 
     @property
     def key(self) -> str:

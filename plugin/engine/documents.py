@@ -13,7 +13,7 @@ places (`in`) and the words that show it (`words`, matched as lower-case substri
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from plugin import resources as fr
 from plugin.case import Case
@@ -25,48 +25,102 @@ IMAGE_REFS = ("Series/", "File/", "ImagingStudy/", "DocumentReference/", "Media/
 SUPPLY_TYPES = ("SupplyDelivery", "Invoice", "ChargeItem")
 
 
-def case_sources(case: Case) -> dict[str, Texts]:
-    """The case-level places (the same for every step of the case), computed once per case."""
-    key = ("documents",)
+class Places:
+    """The places one step's documentation is looked for in, each read on first use (most items need one or two)."""
+
+    __slots__ = ("case", "records", "evidence", "found")
+
+    def __init__(self, case: Case, records: list, evidence: list[str]) -> None:
+        self.case, self.records, self.evidence, self.found = case, records, evidence, {}
+
+    def get(self, place: str) -> Texts:
+        if place not in self.found:
+            self.found[place] = _PLACES[place](self)
+        return self.found[place]
+
+
+def step_sources(case: Case, records: list, evidence: list[str]) -> Places:
+    return Places(case, records, evidence)
+
+
+def notes_of(case: Case, rec: Any) -> str:
+    """A record's notes (note, outcome, conclusion) in lower case, once per case."""
+    key = ("notes", rec.ref)
     if key not in case.memo:
-        enc = case.encounter or {}
-        _, source = fr.encounter_minutes(enc)
-        case.memo[key] = {
-            "report": [(r.ref, _low(_report_texts(r.resource))) for r in case.records if r.type == "DiagnosticReport"],
-            "document": [(r.ref, _low(_document_texts(r.resource))) for r in case.records if r.type == "DocumentReference"],
-            "encounter-reason": [(case.encounter_ref, _low(fr.texts(enc.get("reasonCode")) + fr.texts(enc.get("reason"))))]
-            if enc else [],
-            "encounter-length": [(case.encounter_ref, "length")] if source == "length" else [],
-            "supply-record": [(r.ref, _low(fr.notes(r.resource) + fr.texts(r.resource.get("code"))) or "record")
-                              for r in case.records if r.type in SUPPLY_TYPES],
-            "_report_studies": {r.ref: set(fr.refs(r.resource.get("imagingStudy"))) for r in case.records
-                                if r.type == "DiagnosticReport"},
-        }
+        case.memo[key] = _low(fr.notes(rec.resource))
     return case.memo[key]
 
 
-def step_sources(case: Case, records: list, evidence: list[str]) -> dict[str, Any]:
-    """The places of one step instance: its Procedure notes and its images, beside the case's own."""
-    shared = case_sources(case)
-    studies = {e for e in evidence if e.startswith("ImagingStudy/")}
-    about = [t for t in shared["report"] if shared["_report_studies"].get(t[0], set()) & studies]
-    unlinked = [t for t in shared["report"] if not shared["_report_studies"].get(t[0])]
-    return {**shared,
-            "procedure-note": [(r.ref, _low(fr.notes(r.resource))) for r in records if r.type == "Procedure"],
-            "report": about + unlinked if studies else shared["report"],
-            "images": [(e, "image") for e in evidence if e.startswith(IMAGE_REFS)]}
+def code_text_of(case: Case, rec: Any) -> str:
+    key = ("code-text", rec.ref)
+    if key not in case.memo:
+        case.memo[key] = _low(fr.texts(rec.resource.get("code")))
+    return case.memo[key]
 
 
-def check(needs: tuple[str, ...], sources: dict[str, Any], maps: Mappings) -> tuple[DocCheck, ...]:
-    catalogue = maps.settings.get("documentation", {})
-    return tuple(_one(catalogue[item], sources) for item in needs if item in catalogue)
+def case_texts(case: Case, place: str) -> Texts:
+    """A case-level place (the same for every step of the case), read once per case."""
+    key = ("documents", place)
+    if key not in case.memo:
+        case.memo[key] = _CASE_PLACES[place](case)
+    return case.memo[key]
 
 
-def _one(spec: dict, sources: dict[str, Any]) -> DocCheck:
-    words = [w.lower() for w in spec.get("words", [])]
-    found = [ref for place in spec["in"] for ref, text in sources.get(place, [])
+def check(needs: tuple[str, ...], places: Places | None, maps: Mappings) -> tuple[DocCheck, ...]:
+    catalogue = _catalogue(maps)
+    return tuple(_one(catalogue[item], places) for item in needs if item in catalogue)
+
+
+def _catalogue(maps: Mappings) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    if "documentation" not in maps.memo:
+        maps.memo["documentation"] = {k: (v["label"], tuple(v["in"]), tuple(w.lower() for w in v.get("words", ())))
+                                      for k, v in maps.settings.get("documentation", {}).items()}
+    return maps.memo["documentation"]
+
+
+def _one(spec: tuple[str, tuple[str, ...], tuple[str, ...]], places: Places | None) -> DocCheck:
+    label, where, words = spec
+    found = [ref for place in where for ref, text in (places.get(place) if places else ())
              if text and (not words or any(w in text for w in words))]
-    return DocCheck(spec["label"], bool(found), tuple(dict.fromkeys(found)))
+    return DocCheck(label, bool(found), tuple(dict.fromkeys(found)))
+
+
+def _reports(case: Case) -> list[tuple[str, str, frozenset[str]]]:
+    return [(r.ref, _low(_report_texts(r.resource)), frozenset(fr.refs(r.resource.get("imagingStudy"))))
+            for r in case.records if r.type == "DiagnosticReport"]
+
+
+def _step_reports(p: Places) -> Texts:
+    """The step's reports: those about its studies, and those about no study; every report when it has none."""
+    reports = case_texts(p.case, "_reports")
+    studies = {e for e in p.evidence if e.startswith("ImagingStudy/")}
+    return [(ref, text) for ref, text, about in reports if not studies or not about or about & studies]
+
+
+def _encounter_reason(case: Case) -> Texts:
+    enc = case.encounter or {}
+    return [(case.encounter_ref, _low(fr.texts(enc.get("reasonCode")) + fr.texts(enc.get("reason"))))] if enc else []
+
+
+def _encounter_length(case: Case) -> Texts:
+    return [(case.encounter_ref, "length")] if fr.encounter_minutes(case.encounter or {})[1] == "length" else []
+
+
+_CASE_PLACES: dict[str, Callable[[Case], Any]] = {
+    "_reports": _reports,
+    "document": lambda case: [(r.ref, _low(_document_texts(r.resource))) for r in case.records if r.type == "DocumentReference"],
+    "encounter-reason": _encounter_reason,
+    "encounter-length": _encounter_length,
+    "supply-record": lambda case: [(r.ref, _low(fr.notes(r.resource) + fr.texts(r.resource.get("code"))) or "record")
+                                   for r in case.records if r.type in SUPPLY_TYPES],
+}
+_PLACES: dict[str, Callable[[Places], Texts]] = {
+    "procedure-note": lambda p: [(r.ref, notes_of(p.case, r)) for r in p.records if r.type == "Procedure"],
+    "report": _step_reports,
+    "images": lambda p: [(e, "image") for e in p.evidence if e.startswith(IMAGE_REFS)],
+    **{name: (lambda n: lambda p: case_texts(p.case, n))(name) for name in ("document", "encounter-reason",
+                                                                              "encounter-length", "supply-record")},
+}
 
 
 def _low(parts: list[str]) -> str:

@@ -12,7 +12,8 @@ The names of the facts are declared in mappings/<year>/facts.yaml.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from plugin import resources as fr
 from plugin.case import Case
@@ -39,7 +40,7 @@ class Instance:
     evidence: list[str] = field(default_factory=list)
     records: list[FhirResource] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
-    sources: dict[str, Any] = field(default_factory=dict)  # documentation places (engine/documents.py)
+    sources: Callable[[], Any] = lambda: None  # its documentation places (engine/documents.py Places), made on need
 
     def add_evidence(self, *refs: str) -> None:
         for ref in refs:
@@ -68,7 +69,7 @@ def derive(case: Case, maps: Mappings) -> Derived:
     instances += _other_steps(case, procedures, maps)
     _case_facts(case, instances, volumes, setting, maps)
     for inst in instances:
-        inst.sources = documents.step_sources(case, inst.records, inst.evidence)
+        inst.sources = partial(documents.step_sources, case, inst.records, inst.evidence)
     out.instances = instances
     return out
 
@@ -163,18 +164,18 @@ def _evaluation(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance]
     minutes, source = fr.encounter_minutes(enc)
     inst = Instance("evaluation", {"patient_status": status or "unknown", "minutes": round(minutes) if minutes is not None else None,
                                    "minutes_source": source, "performer": "practice", "documented": source == "length",
-                                   "scope": _scope(evals, maps)}, records=[p.record for p in evals])
+                                   "scope": _scope(case, evals, maps)}, records=[p.record for p in evals])
     inst.add_evidence(case.encounter_ref, *(p.record.ref for p in evals))
     return [inst]
 
 
-def _scope(evals: list[Proc], maps: Mappings) -> str:
+def _scope(case: Case, evals: list[Proc], maps: Mappings) -> str:
     """The evaluation's scope the record shows: a recorded CDT evaluation code, else the words of its Procedure
     (settings.evaluation.scope_words, first match in order), else unknown."""
     recorded = next((p.implied["scope"] for p in evals if "scope" in p.implied), "")
     if recorded:
         return recorded
-    text = " ".join(t for p in evals for t in fr.notes(p.record.resource) + fr.texts(p.record.resource.get("code"))).lower()
+    text = " ".join(documents.notes_of(case, p.record) + " " + documents.code_text_of(case, p.record) for p in evals).strip()
     for entry in maps.settings["evaluation"].get("scope_words", []) if text else []:
         if any(w.lower() in text for w in entry["words"]):
             return entry["scope"]
@@ -398,10 +399,19 @@ def _other_steps(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance
         policy = maps.settings["quantity"].get(PER_ITEM.get(inst.step, ""), "per-visit")
         inst.facts["units"] = len(inst.records) if policy in ("per-splint", "per-model") else 1
         inst.facts["documented"] = _notes(inst.records)
-        inst.facts["cost_bearer"] = _cost_bearer(case, inst, maps)
+        if inst.step in _steps_reading(maps, "cost_bearer"):
+            inst.facts["cost_bearer"] = _cost_bearer(case, inst, maps)
         if inst.step == "3d-print-model":
-            inst.facts["print_source"] = _print_words(inst, maps)
+            inst.facts["print_source"] = _print_words(case, inst, maps)
     return [groups[k] for k in sorted(groups)]
+
+
+def _steps_reading(maps: Mappings, fact: str) -> frozenset[str]:
+    """The steps some rule tests `fact` for (a fact no rule of a step reads is not worth computing for it)."""
+    key = ("steps-reading", fact)
+    if key not in maps.memo:
+        maps.memo[key] = frozenset(step for rule in maps.rules if fact in rule.when for step in rule.steps)
+    return maps.memo[key]
 
 
 def _cost_bearer(case: Case, inst: Instance, maps: Mappings) -> str:
@@ -409,17 +419,17 @@ def _cost_bearer(case: Case, inst: Instance, maps: Mappings) -> str:
     made itself, or a practice that always buys its hardware; else 'unknown' (the hospital setting: _case_facts)."""
     cfg = maps.settings.get("cost_bearer", {})
     words = [w.lower() for w in cfg.get("invoice_words", [])]
-    texts = [t.lower() for r in inst.records for t in fr.notes(r.resource)]
-    texts += [t for _, t in documents.case_sources(case)["document"]]
-    if cfg.get("practice_pays") or any(w in t for t in texts for w in words) or documents.case_sources(case)["supply-record"]:
+    texts = [documents.notes_of(case, r) for r in inst.records]
+    texts += [t for _, t in documents.case_texts(case, "document")]
+    if cfg.get("practice_pays") or any(w in t for t in texts for w in words) or documents.case_texts(case, "supply-record"):
         return "practice"
     made = cfg.get("made_in_house", False) and inst.facts.get("performer") == "practice"
     return "practice" if made else "unknown"
 
 
-def _print_words(inst: Instance, maps: Mappings) -> str:
+def _print_words(case: Case, inst: Instance, maps: Mappings) -> str:
     """What the print's own record says it was made from (settings.print_source), '' when it says nothing."""
-    text = " ".join(t for r in inst.records for t in fr.notes(r.resource) + fr.texts(r.resource.get("code"))).lower()
+    text = " ".join(documents.notes_of(case, r) + " " + documents.code_text_of(case, r) for r in inst.records)
     cfg = maps.settings.get("print_source", {})
     for source, key in (("volume", "volume_words"), ("surface-scan", "surface_words")):
         if any(w.lower() in text for w in cfg.get(key, [])):

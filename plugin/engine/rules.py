@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import string
 from functools import lru_cache
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.engine import documents
@@ -27,9 +27,9 @@ def apply(instances: list[Instance], maps: Mappings, day: str, phase: int, bille
     out = Outcome()
     for inst in instances:
         lines, notices = _outcome(inst, maps, day, phase, tuple(billed))
-        evidence = tuple(inst.evidence)
-        out.lines += [replace(line, evidence=evidence, documentation_check=documents.check(line.needs, inst.sources, maps))
-                      for line in lines]
+        if lines:
+            evidence, sources = tuple(inst.evidence), inst.sources() if any(l.needs for l in lines) else None
+            out.lines += [line.for_case(evidence, documents.check(line.needs, sources, maps)) for line in lines]
         out.notices += notices
     return out
 
