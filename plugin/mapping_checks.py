@@ -123,9 +123,25 @@ def _check_rule(m: "Mappings", rule: "Rule") -> None:
         if notice["kind"] not in m.notices:
             _fail(where, "notice kind", notice["kind"], m.notices)
         _check_placeholders(m, where, notice.get("detail", ""))
+        no_code = rule.code is None or notice is rule.on_no_code
+        codes = notice.get("codes") or ([] if no_code else [rule.code if isinstance(rule.code, str) else "(its code)"])
+        _check_notice_fills(m, where, notice, codes)
     _check_placeholders(m, where, rule.rationale)
     for alt in rule.alternatives:
         _check_placeholders(m, where, alt["why"])
+
+
+def _check_notice_fills(m: "Mappings", where: str, notice: dict, codes: list[str]) -> None:
+    """A notice's text must not show an empty code list or an empty detail: a notice that names no code uses a
+    kind's `no_codes` text (or one without {codes}); a text with {detail} needs the rule to give one."""
+    from plugin.mappings import notice_text
+
+    text = notice_text(m.notices[notice["kind"]], codes)
+    if not codes and "{codes}" in text:
+        raise MappingError(f"{where}: notice {notice['kind']} names no codes but its text shows {{codes}}: "
+                           f"add codes to the notice or a no_codes text to notices.yaml")
+    if "{detail}" in text and not notice.get("detail"):
+        raise MappingError(f"{where}: notice {notice['kind']} has no detail but its text shows {{detail}}")
 
 
 def _check_placeholders(m: "Mappings", where: str, template: str) -> None:

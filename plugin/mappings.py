@@ -297,6 +297,16 @@ def _rule(r: dict) -> Rule:
     )
 
 
+def notice_text(entry: str | dict, codes: list[str]) -> str:
+    """The text of a notice kind (notices.yaml) for these codes: by_code (the first code that has one), no_codes
+    when there are none, else text."""
+    if isinstance(entry, str):
+        return entry
+    by_code = entry.get("by_code", {})
+    hit = next((by_code[c] for c in codes if c in by_code), None)
+    return hit or (entry.get("no_codes") if not codes and entry.get("no_codes") else entry["text"])
+
+
 def did_you_mean(name: str, known: Any) -> str:
     close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -65,6 +65,8 @@ def edit_rule(folder: Path, rule_id: str, **changes) -> None:
         ({"alternatives": [{"code": "D0391", "why": "w", "when": {"minuts": {"min": 3}}}]}, r"alternative D0391: unknown fact 'minuts'"),
         ({"alternatives": [{"code": "unlisted", "why": "an unlisted code"}]}, r"unknown code 'unlisted'"),
         ({"alternatives": [{"code": "D0391", "why": "at {minuts} min"}]}, r"message: unknown fact 'minuts'"),
+        ({"code": None, "notices": [{"kind": "imaging-overlap"}]}, r"notice imaging-overlap names no codes but its text shows \{codes\}"),
+        ({"code": None, "notices": [{"kind": "mue-exceeded", "codes": ["D0367"]}]}, r"notice mue-exceeded has no detail"),
     ],
 )
 def test_a_wrong_rule_is_named_with_file_and_id(tmp_path, change, message):

@@ -8,7 +8,7 @@ from typing import Any
 
 from plugin.engine import documents
 from plugin.engine.facts import Instance
-from plugin.mappings import Mappings, Rule
+from plugin.mappings import Mappings, Rule, notice_text
 from plugin.suggestion import Alternative, Line, Notice
 
 OTHER_CLAIM = {"dental": "medical", "medical": "dental"}
@@ -141,17 +141,8 @@ def _alternatives(rule: Rule, step: str, facts: dict, maps: Mappings, day: str) 
 def notice(spec: dict, rule: Rule | None, facts: dict, maps: Mappings, codes: list[str]) -> Notice:
     codes = list(spec.get("codes") or codes)
     detail = render(spec.get("detail", ""), facts, maps)
-    message = message_for(maps.notices[spec["kind"]], codes).format(codes=", ".join(codes), detail=detail)
+    message = notice_text(maps.notices[spec["kind"]], codes).format(codes=", ".join(codes), detail=detail)
     return Notice(spec["kind"], tuple(codes), message, rule.id if rule else spec.get("rule", ""))
-
-
-def message_for(entry: str | dict, codes: list[str]) -> str:
-    """The text of a notice kind for these codes: by_code (the first code that has one), no_codes, else text."""
-    if isinstance(entry, str):
-        return entry
-    by_code = entry.get("by_code", {})
-    hit = next((by_code[c] for c in codes if c in by_code), None)
-    return hit or (entry.get("no_codes") if not codes and entry.get("no_codes") else entry["text"])
 
 
 def render(template: str, facts: dict, maps: Mappings) -> str:
