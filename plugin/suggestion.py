@@ -5,7 +5,7 @@ Everything in output/ renders a `Suggestion`; nothing here knows how it was infe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 CDT = "http://www.ada.org/cdt"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -26,8 +26,7 @@ class Alternative:
         return d
 
 
-@dataclass(frozen=True)
-class DocCheck:
+class DocCheck(NamedTuple):
     """One documentation item a line's rule names, looked for in the record (settings.yaml `documentation`)."""
     item: str  # the item's words, as in Line.documentation
     present: bool

@@ -13,6 +13,7 @@ places (`in`) and the words that show it (`words`, matched as lower-case substri
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from plugin import resources as fr
@@ -25,18 +26,18 @@ IMAGE_REFS = ("Series/", "File/", "ImagingStudy/", "DocumentReference/", "Media/
 SUPPLY_TYPES = ("SupplyDelivery", "Invoice", "ChargeItem")
 
 
-class Places:
+class Places(dict):
     """The places one step's documentation is looked for in, each read on first use (most items need one or two)."""
 
-    __slots__ = ("case", "records", "evidence", "found")
+    __slots__ = ("case", "records", "evidence")
 
     def __init__(self, case: Case, records: list, evidence: list[str]) -> None:
-        self.case, self.records, self.evidence, self.found = case, records, evidence, {}
+        super().__init__()
+        self.case, self.records, self.evidence = case, records, evidence
 
-    def get(self, place: str) -> Texts:
-        if place not in self.found:
-            self.found[place] = _PLACES[place](self)
-        return self.found[place]
+    def __missing__(self, place: str) -> Texts:
+        texts = self[place] = _PLACES[place](self)
+        return texts
 
 
 def step_sources(case: Case, records: list, evidence: list[str]) -> Places:
@@ -67,22 +68,29 @@ def case_texts(case: Case, place: str) -> Texts:
 
 
 def check(needs: tuple[str, ...], places: Places | None, maps: Mappings) -> tuple[DocCheck, ...]:
-    catalogue = _catalogue(maps)
-    return tuple(_one(catalogue[item], places) for item in needs if item in catalogue)
+    catalogue = maps.memo.get("documentation") or _catalogue(maps)
+    out = []
+    for item in needs:
+        spec = catalogue.get(item)
+        if spec is None:
+            continue
+        label, where, words = spec
+        found = [ref for place in where for ref, text in (places[place] if places is not None else ())
+                 if text and (words is None or words.search(text))]
+        out.append(DocCheck(label, bool(found), tuple(dict.fromkeys(found)) if len(found) > 1 else tuple(found)))
+    return tuple(out)
 
 
-def _catalogue(maps: Mappings) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
-    if "documentation" not in maps.memo:
-        maps.memo["documentation"] = {k: (v["label"], tuple(v["in"]), tuple(w.lower() for w in v.get("words", ())))
-                                      for k, v in maps.settings.get("documentation", {}).items()}
+def _catalogue(maps: Mappings) -> dict[str, tuple[str, tuple[str, ...], re.Pattern | None]]:
+    """Each item: its label, its places and one pattern of its words (None: any text there shows it)."""
+    maps.memo["documentation"] = {k: (v["label"], tuple(v["in"]), words_pattern(v.get("words", ())))
+                                  for k, v in maps.settings.get("documentation", {}).items()}
     return maps.memo["documentation"]
 
 
-def _one(spec: tuple[str, tuple[str, ...], tuple[str, ...]], places: Places | None) -> DocCheck:
-    label, where, words = spec
-    found = [ref for place in where for ref, text in (places.get(place) if places else ())
-             if text and (not words or any(w in text for w in words))]
-    return DocCheck(label, bool(found), tuple(dict.fromkeys(found)))
+def words_pattern(words: Any) -> re.Pattern | None:
+    """One pattern for a word list (lower-case substrings), None for an empty list."""
+    return re.compile("|".join(re.escape(w.lower()) for w in words)) if words else None
 
 
 def _reports(case: Case) -> list[tuple[str, str, frozenset[str]]]:
@@ -103,7 +111,10 @@ def _encounter_reason(case: Case) -> Texts:
 
 
 def _encounter_length(case: Case) -> Texts:
-    return [(case.encounter_ref, "length")] if fr.encounter_minutes(case.encounter or {})[1] == "length" else []
+    """Encounter.length with a number: the documented time (resources.encounter_minutes reads it the same way)."""
+    length = (case.encounter or {}).get("length")
+    documented = isinstance(length, dict) and isinstance(length.get("value"), (int, float))
+    return [(case.encounter_ref, "length")] if documented else []
 
 
 _CASE_PLACES: dict[str, Callable[[Case], Any]] = {

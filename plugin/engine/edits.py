@@ -49,11 +49,14 @@ def _same_day(lines: list[Line], maps: Mappings, notices: list[Notice]) -> list[
     for edit in maps.edits.get("same_day", []):
         if not {l.code for l in lines} & set(edit["with"]):
             continue
-        hit = [l for l in lines if l.code in edit["codes"] and edit["modifier"] not in l.modifiers]
-        for line in hit:
-            alt = Alternative(line.code, edit["why"], line.system, (*line.modifiers, edit["modifier"]))
-            lines = [replace(l, alternatives=l.alternatives + (alt,)) if l is line else l for l in lines]
-            notices.append(notice({"kind": edit["kind"], "rule": edit["id"]}, None, {}, maps, [line.code]))
+        out = []
+        for line in lines:
+            if line.code in edit["codes"] and edit["modifier"] not in line.modifiers:
+                alt = Alternative(line.code, edit["why"], line.system, (*line.modifiers, edit["modifier"]))
+                line = replace(line, alternatives=line.alternatives + (alt,))
+                notices.append(notice({"kind": edit["kind"], "rule": edit["id"]}, None, {}, maps, [line.code]))
+            out.append(line)
+        lines = out
     return lines
 
 

@@ -137,8 +137,8 @@ def _performer(case: Case, recs: list[FhirResource], made: bool = False) -> str:
     return "third-party" if votes and all(v is False for v in votes) else "practice"
 
 
-def _notes(recs: list[FhirResource]) -> bool:
-    return any(fr.notes(r.resource) for r in recs)
+def _notes(case: Case, recs: list[FhirResource]) -> bool:
+    return any(documents.notes_of(case, r) for r in recs)
 
 
 # ------------------------------------------------------------------------------------------ evaluation
@@ -177,9 +177,17 @@ def _scope(case: Case, evals: list[Proc], maps: Mappings) -> str:
         return recorded
     text = " ".join(documents.notes_of(case, p.record) + " " + documents.code_text_of(case, p.record) for p in evals).strip()
     for entry in maps.settings["evaluation"].get("scope_words", []) if text else []:
-        if any(w.lower() in text for w in entry["words"]):
+        if _said(maps, ("scope", entry["scope"]), entry["words"], text):
             return entry["scope"]
     return "unknown"
+
+
+def _said(maps: Mappings, key: tuple, words: list[str], text: str) -> bool:
+    """Whether `text` (lower case) holds one of `words` (a settings word list, compiled once per mappings)."""
+    memo = maps.memo.setdefault("word-patterns", {})
+    if key not in memo:
+        memo[key] = documents.words_pattern(words)
+    return memo[key] is not None and memo[key].search(text) is not None
 
 
 # ------------------------------------------------------------------------------------------ imaging
@@ -398,7 +406,7 @@ def _other_steps(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance
     for inst in groups.values():
         policy = maps.settings["quantity"].get(PER_ITEM.get(inst.step, ""), "per-visit")
         inst.facts["units"] = len(inst.records) if policy in ("per-splint", "per-model") else 1
-        inst.facts["documented"] = _notes(inst.records)
+        inst.facts["documented"] = _notes(case, inst.records)
         if inst.step in _steps_reading(maps, "cost_bearer"):
             inst.facts["cost_bearer"] = _cost_bearer(case, inst, maps)
         if inst.step == "3d-print-model":
@@ -418,13 +426,13 @@ def _cost_bearer(case: Case, inst: Instance, maps: Mappings) -> str:
     """'practice' only on evidence it bore the cost (settings.cost_bearer): an invoice or supply record, an item it
     made itself, or a practice that always buys its hardware; else 'unknown' (the hospital setting: _case_facts)."""
     cfg = maps.settings.get("cost_bearer", {})
-    words = [w.lower() for w in cfg.get("invoice_words", [])]
-    texts = [documents.notes_of(case, r) for r in inst.records]
-    texts += [t for _, t in documents.case_texts(case, "document")]
-    if cfg.get("practice_pays") or any(w in t for t in texts for w in words) or documents.case_texts(case, "supply-record"):
+    if cfg.get("practice_pays") or (cfg.get("made_in_house", False) and inst.facts.get("performer") == "practice"):
         return "practice"
-    made = cfg.get("made_in_house", False) and inst.facts.get("performer") == "practice"
-    return "practice" if made else "unknown"
+    texts = [documents.notes_of(case, r) for r in inst.records] + [t for _, t in documents.case_texts(case, "document")]
+    words = cfg.get("invoice_words", [])
+    if any(_said(maps, ("invoice",), words, t) for t in texts) or documents.case_texts(case, "supply-record"):
+        return "practice"
+    return "unknown"
 
 
 def _print_words(case: Case, inst: Instance, maps: Mappings) -> str:
@@ -432,7 +440,7 @@ def _print_words(case: Case, inst: Instance, maps: Mappings) -> str:
     text = " ".join(documents.notes_of(case, r) + " " + documents.code_text_of(case, r) for r in inst.records)
     cfg = maps.settings.get("print_source", {})
     for source, key in (("volume", "volume_words"), ("surface-scan", "surface_words")):
-        if any(w.lower() in text for w in cfg.get(key, [])):
+        if _said(maps, ("print", key), cfg.get(key, []), text):
             return source
     return ""
 
@@ -451,4 +459,4 @@ def _case_facts(case: Case, instances: list[Instance], volumes: list[Image], set
         if setting == "facility":
             inst.facts["cost_bearer"] = "facility"
         if inst.step in ("virtual-treatment-simulation", "image-fusion"):
-            inst.facts["documented"] = _notes(inst.records)
+            inst.facts["documented"] = _notes(case, inst.records)
