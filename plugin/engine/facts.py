@@ -7,7 +7,10 @@ Sources, merged so that one step done once is one instance whatever the number o
   STL / PLY files, model/stl attachments (surfaces.py)   -> intraoral / model / facial / facial-prosthesis scan
   completed Procedures (workflow-step, CDT or CPT code)  -> any step; imaging Procedures join their images
   a simulation on a 3D volume                            -> also a 3d-rendering (76376/76377 on medical claims)
-The names of the facts are declared in mappings/<year>/facts.yaml.
+Facts that need evidence, not assumptions: a rendering is the practice's only on its device, performer or Procedure
+(or its own encounter when the record is silent); `cost_bearer` is the practice only on an invoice, a supply record,
+an item it made or its settings; `scope` of an evaluation and `print_source` of a print come from the record's
+codes and words (settings.yaml). The names of the facts are declared in mappings/<year>/facts.yaml.
 """
 from __future__ import annotations
 
@@ -320,9 +323,10 @@ def _renderings(case: Case, images: list[Image], volumes: list[Image], procs: li
         inst = found.setdefault(place, Instance("3d-rendering", {"workstation": place, "device": _device_name(case, proc.record) or "no workstation recorded, read as independent"}))
         inst.records.append(proc.record)
         inst.add_evidence(proc.record.ref)
-    for place, inst in found.items():
+    for place, inst in found.items():  # the practice's on evidence; silent records count in the practice's own encounter
         votes = [_who(case, r, False) for r in inst.records] + derived.get(place, [])
-        inst.facts["performer"] = "practice" if True in votes else "third-party"
+        mine = True in votes or (None in votes and _practice_encounter(case))
+        inst.facts["performer"] = "practice" if mine else "third-party"
     return list(found.values())
 
 
