@@ -71,7 +71,7 @@ def _check_fact_value(m: "Mappings", where: str, fact: str, value: Any) -> None:
 
 
 def _check_code(m: "Mappings", where: str, code: Any) -> None:
-    if code not in m.codes and code != "unlisted":
+    if code not in m.codes:
         _fail(where, "code", code, m.codes)
 
 
@@ -132,11 +132,35 @@ def _check_rule(m: "Mappings", rule: "Rule") -> None:
         _check_code(m, where, rule.code)
     for alt in rule.alternatives:
         _check_code(m, where, alt["code"])
+        for fact, cond in alt.get("when", {}).items():
+            _check_fact_value(m, f"{where}: alternative {alt['code']}", fact, cond)
+    catalogue = m.settings.get("documentation", {})
+    for item in rule.documentation:
+        if item not in catalogue:
+            _fail(f"{where}: documentation", "item (settings.yaml documentation)", item, catalogue)
     for notice in (*rule.notices, *([rule.on_no_code] if rule.on_no_code else [])):
         if notice["kind"] not in m.notices:
             _fail(where, "notice kind", notice["kind"], m.notices)
         _check_placeholders(m, where, notice.get("detail", ""))
+        no_code = rule.code is None or notice is rule.on_no_code
+        codes = notice.get("codes") or ([] if no_code else [rule.code if isinstance(rule.code, str) else "(its code)"])
+        _check_notice_fills(m, where, notice, codes)
     _check_placeholders(m, where, rule.rationale)
+    for alt in rule.alternatives:
+        _check_placeholders(m, where, alt["why"])
+
+
+def _check_notice_fills(m: "Mappings", where: str, notice: dict, codes: list[str]) -> None:
+    """A notice's text must not show an empty code list or an empty detail: a notice that names no code uses a
+    kind's `no_codes` text (or one without {codes}); a text with {detail} needs the rule to give one."""
+    from plugin.mappings import notice_text
+
+    text = notice_text(m.notices[notice["kind"]], codes)
+    if not codes and "{codes}" in text:
+        raise MappingError(f"{where}: notice {notice['kind']} names no codes but its text shows {{codes}}: "
+                           f"add codes to the notice or a no_codes text to notices.yaml")
+    if "{detail}" in text and not notice.get("detail"):
+        raise MappingError(f"{where}: notice {notice['kind']} has no detail but its text shows {{detail}}")
 
 
 def _check_placeholders(m: "Mappings", where: str, template: str) -> None:
@@ -160,6 +184,14 @@ def _check_edits(m: "Mappings") -> None:
         for step in edit["steps_a"] + edit["steps_b"]:
             if step not in _steps(m):
                 _fail(where, "step", step, _steps(m))
+    for edit in m.edits.get("same_day", []):
+        where = f"edits.yaml: {edit['id']}"
+        if edit["kind"] not in m.notices:
+            _fail(where, "notice kind", edit["kind"], m.notices)
+        for code in edit["with"] + edit["codes"]:
+            _check_code(m, where, code)
+        if edit["modifier"] not in m.modifiers:
+            _fail(where, "modifier", edit["modifier"], m.modifiers)
     kind = m.edits.get("by_report", {}).get("kind")
     if kind and kind not in m.notices:
         _fail("edits.yaml: by_report", "notice kind", kind, m.notices)
@@ -168,7 +200,12 @@ def _check_edits(m: "Mappings") -> None:
 def _check_notice_templates(m: "Mappings") -> None:
     from plugin.mappings import MESSAGE_WORDS, PLACEHOLDER
 
-    for kind, message in m.notices.items():
-        for name in PLACEHOLDER.findall(message):
-            if name not in MESSAGE_WORDS:
-                _fail(f"notices.yaml: {kind}", "placeholder", name, MESSAGE_WORDS)
+    for kind, entry in m.notices.items():
+        texts = [entry] if isinstance(entry, str) else [entry["text"], entry.get("no_codes", ""), *entry.get("by_code", {}).values()]
+        for message in texts:
+            for name in PLACEHOLDER.findall(message):
+                if name not in MESSAGE_WORDS:
+                    _fail(f"notices.yaml: {kind}", "placeholder", name, MESSAGE_WORDS)
+        if not isinstance(entry, str):
+            for code in entry.get("by_code", {}):
+                _check_code(m, f"notices.yaml: {kind}: by_code", code)

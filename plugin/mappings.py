@@ -70,7 +70,7 @@ class Mappings:
     devices: dict
     rules: list[Rule]
     edits: dict
-    notices: dict[str, str]
+    notices: dict[str, str | dict]
     settings: dict
     terminology: dict[tuple[str, str], dict] = field(default_factory=dict)  # (system URI, code) -> concept
     by_step: dict[tuple[str, str, int], list[Rule]] = field(default_factory=dict)
@@ -308,13 +308,23 @@ def _rule(r: dict) -> Rule:
         quantity=r.get("quantity", 1),
         rationale=r.get("rationale", ""),
         documentation=tuple(r.get("documentation", ())),
-        alternatives=tuple(r.get("alternatives", ())),
+        alternatives=tuple(dict(a, test=compile_when(a.get("when", {}))) for a in r.get("alternatives", ())),
         notices=tuple(r.get("notices", ())),
         on_no_code=r.get("on_no_code"),
         source=r["source"],
         origin=r["_origin"],
         test=compile_when(r.get("when", {})),
     )
+
+
+def notice_text(entry: str | dict, codes: list[str]) -> str:
+    """The text of a notice kind (notices.yaml) for these codes: by_code (the first code that has one), no_codes
+    when there are none, else text."""
+    if isinstance(entry, str):
+        return entry
+    by_code = entry.get("by_code", {})
+    hit = next((by_code[c] for c in codes if c in by_code), None)
+    return hit or (entry.get("no_codes") if not codes and entry.get("no_codes") else entry["text"])
 
 
 def did_you_mean(name: str, known: Any) -> str:

@@ -5,7 +5,7 @@ Everything in output/ renders a `Suggestion`; nothing here knows how it was infe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 CDT = "http://www.ada.org/cdt"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -26,6 +26,16 @@ class Alternative:
         return d
 
 
+class DocCheck(NamedTuple):
+    """One documentation item a line's rule names, looked for in the record (settings.yaml `documentation`)."""
+    item: str  # the item's words, as in Line.documentation
+    present: bool
+    evidence: tuple[str, ...] = ()  # where it was found: "Procedure/p1", "DiagnosticReport/r1", "Encounter/e1"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"item": self.item, "present": self.present, "evidence": list(self.evidence)}
+
+
 @dataclass(frozen=True)
 class Line:
     code: str
@@ -39,10 +49,16 @@ class Line:
     evidence: tuple[str, ...]  # "ImagingStudy/img-1", "Series/1.2.3", "File/maxilla.stl"
     documentation: tuple[str, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
+    needs: tuple[str, ...] = ()  # ids of the documentation items (settings.yaml `documentation`), same order
+    documentation_check: tuple[DocCheck, ...] = ()  # each item present or missing in this case's record
 
     def with_evidence(self, evidence: tuple[str, ...]) -> "Line":
+        return self.for_case(evidence, self.documentation_check)
+
+    def for_case(self, evidence: tuple[str, ...], checks: tuple["DocCheck", ...]) -> "Line":
+        """This line with a case's evidence and documentation checks (positional: hot path of the engine)."""
         return Line(self.code, self.system, self.label, self.modifiers, self.quantity, self.step, self.rule,
-                    self.rationale, evidence, self.documentation, self.alternatives)
+                    self.rationale, evidence, self.documentation, self.alternatives, self.needs, checks)
 
     @property
     def key(self) -> str:
@@ -61,6 +77,7 @@ class Line:
             "rationale": self.rationale,
             "evidence": list(self.evidence),
             "documentation": list(self.documentation),
+            "documentation_check": [d.as_dict() for d in self.documentation_check],
             "alternatives": [a.as_dict() for a in self.alternatives],
         }
 

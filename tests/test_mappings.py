@@ -61,6 +61,12 @@ def edit_rule(folder: Path, rule_id: str, **changes) -> None:
         ({"notices": [{"kind": "global-periods"}]}, r"unknown notice kind 'global-periods' \(did you mean 'global-period'\?\)"),
         ({"rationale": "field {fov_class}"}, r"message: unknown fact 'fov_class'"),
         ({"when": {"billed": {"any": ["D0365"]}}}, r"'billed' needs phase: 2"),
+        ({"documentation": ["cbct-reprot"]}, r"unknown item \(settings.yaml documentation\) 'cbct-reprot' \(did you mean 'cbct-report'\?\)"),
+        ({"alternatives": [{"code": "D0391", "why": "w", "when": {"minuts": {"min": 3}}}]}, r"alternative D0391: unknown fact 'minuts'"),
+        ({"alternatives": [{"code": "unlisted", "why": "an unlisted code"}]}, r"unknown code 'unlisted'"),
+        ({"alternatives": [{"code": "D0391", "why": "at {minuts} min"}]}, r"message: unknown fact 'minuts'"),
+        ({"code": None, "notices": [{"kind": "imaging-overlap"}]}, r"notice imaging-overlap names no codes but its text shows \{codes\}"),
+        ({"code": None, "notices": [{"kind": "mue-exceeded", "codes": ["D0367"]}]}, r"notice mue-exceeded has no detail"),
     ],
 )
 def test_a_wrong_rule_is_named_with_file_and_id(tmp_path, change, message):
@@ -152,6 +158,24 @@ def test_rule_ids_are_immutable():
     """A published id is never removed or reused: retire a rule with `valid.to` (mappings/RULE_IDS)."""
     registry = [l for l in (mappings.BASE_DIR / "RULE_IDS").read_text().splitlines() if l and not l.startswith("#")]
     maps = mappings.load()
-    current = {r.id for r in maps.rules} | {e["id"] for e in maps.edits.get("overlap", [])}
+    current = {r.id for r in maps.rules} | {e["id"] for key in ("overlap", "same_day") for e in maps.edits.get(key, [])}
     assert sorted(set(registry) - current) == [], "published rule ids missing: retire them with valid.to instead"
     assert sorted(current - set(registry)) == [], "new rule ids: add them to mappings/RULE_IDS"
+
+
+def test_a_notice_text_for_an_unknown_code_is_named(tmp_path):
+    folder = copy_base(tmp_path)
+    notices = yaml.safe_load((folder / "notices.yaml").read_text())
+    notices["third-party-fabrication"]["by_code"]["D0369"] = "a text for a code that does not exist"
+    (folder / "notices.yaml").write_text(yaml.safe_dump(notices))
+    with pytest.raises(MappingError, match=r"notices.yaml: third-party-fabrication: by_code: unknown code 'D0369'"):
+        mappings.load_folder(folder)
+
+
+def test_a_same_day_edit_names_known_codes_and_modifiers(tmp_path):
+    folder = copy_base(tmp_path)
+    edits = yaml.safe_load((folder / "edits.yaml").read_text())
+    edits["same_day"][0]["modifier"] = "59"
+    (folder / "edits.yaml").write_text(yaml.safe_dump(edits))
+    with pytest.raises(MappingError, match=r"edits.yaml: DWC-EDIT-MOD25-1: unknown modifier '59'"):
+        mappings.load_folder(folder)

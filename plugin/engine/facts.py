@@ -7,16 +7,20 @@ Sources, merged so that one step done once is one instance whatever the number o
   STL / PLY files, model/stl attachments (surfaces.py)   -> intraoral / model / facial / facial-prosthesis scan
   completed Procedures (workflow-step, CDT or CPT code)  -> any step; imaging Procedures join their images
   a simulation on a 3D volume                            -> also a 3d-rendering (76376/76377 on medical claims)
-The names of the facts are declared in mappings/<year>/facts.yaml.
+Facts that need evidence, not assumptions: a rendering is the practice's only on its device, performer or Procedure
+(or its own encounter when the record is silent); `cost_bearer` is the practice only on an invoice, a supply record,
+an item it made or its settings; `scope` of an evaluation and `print_source` of a print come from the record's
+codes and words (settings.yaml). The names of the facts are declared in mappings/<year>/facts.yaml.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from plugin import resources as fr
 from plugin.case import Case
-from plugin.engine import imaging
+from plugin.engine import documents, imaging
 from plugin.engine.imaging import VOLUME_KINDS, Image
 from plugin.engine.surfaces import FAMILY, classify_scan
 from plugin.evidence.model import FhirResource, Problem
@@ -39,6 +43,7 @@ class Instance:
     evidence: list[str] = field(default_factory=list)
     records: list[FhirResource] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
+    sources: Callable[[], Any] = lambda: None  # its documentation places (engine/documents.py Places), made on need
 
     def add_evidence(self, *refs: str) -> None:
         for ref in refs:
@@ -68,6 +73,8 @@ def derive(case: Case, maps: Mappings) -> Derived:
     instances += _surface_scans(case, images, procedures, maps, out)
     instances += _other_steps(case, procedures, maps)
     _case_facts(case, instances, volumes, setting, maps)
+    for inst in instances:
+        inst.sources = partial(documents.step_sources, case, inst.records, inst.evidence)
     out.instances = instances
     return out
 
@@ -156,8 +163,8 @@ def _performer(case: Case, recs: list[FhirResource], made: bool = False) -> str:
     return "third-party" if votes and all(v is False for v in votes) else "practice"
 
 
-def _notes(recs: list[FhirResource]) -> bool:
-    return any(fr.notes(r.resource) for r in recs)
+def _notes(case: Case, recs: list[FhirResource]) -> bool:
+    return any(documents.notes_of(case, r) for r in recs)
 
 
 # ------------------------------------------------------------------------------------------ evaluation
@@ -182,9 +189,31 @@ def _evaluation(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance]
         return []
     minutes, source = fr.encounter_minutes(enc)
     inst = Instance("evaluation", {"patient_status": status or "unknown", "minutes": round(minutes) if minutes is not None else None,
-                                   "minutes_source": source, "performer": "practice", "documented": source == "length"})
+                                   "minutes_source": source, "performer": "practice", "documented": source == "length",
+                                   "scope": _scope(case, evals, maps)}, records=[p.record for p in evals])
     inst.add_evidence(case.encounter_ref, *(p.record.ref for p in evals))
     return [inst]
+
+
+def _scope(case: Case, evals: list[Proc], maps: Mappings) -> str:
+    """The evaluation's scope the record shows: a recorded CDT evaluation code, else the words of its Procedure
+    (settings.evaluation.scope_words, first match in order), else unknown."""
+    recorded = next((p.implied["scope"] for p in evals if "scope" in p.implied), "")
+    if recorded:
+        return recorded
+    text = " ".join(documents.notes_of(case, p.record) + " " + documents.code_text_of(case, p.record) for p in evals).strip()
+    for entry in maps.settings["evaluation"].get("scope_words", []) if text else []:
+        if _said(maps, ("scope", entry["scope"]), entry["words"], text):
+            return entry["scope"]
+    return "unknown"
+
+
+def _said(maps: Mappings, key: tuple, words: list[str], text: str) -> bool:
+    """Whether `text` (lower case) holds one of `words` (a settings word list, compiled once per mappings)."""
+    memo = maps.memo.setdefault("word-patterns", {})
+    if key not in memo:
+        memo[key] = documents.words_pattern(words)
+    return memo[key] is not None and memo[key].search(text) is not None
 
 
 # ------------------------------------------------------------------------------------------ imaging
@@ -328,10 +357,12 @@ def _setting(case: Case, maps: Mappings) -> str:
 def _renderings(case: Case, images: list[Image], volumes: list[Image], procs: list[Proc], maps: Mappings) -> list[Instance]:
     found: dict[str, Instance] = {}
     units = {v.station.lower() for v in volumes} | {v.serial.lower() for v in volumes}
+    derived: dict[str, list[bool | None]] = {}
     for image in (i for i in images if i.kind == "derived"):
         place = "acquisition" if {image.station.lower(), image.serial.lower()} & (units - {""}) else "independent"
-        inst = found.setdefault(place, Instance("3d-rendering", {"workstation": place, "performer": "practice", "device": image.device or image.station}))
+        inst = found.setdefault(place, Instance("3d-rendering", {"workstation": place, "device": image.device or image.station}))
         inst.add_evidence(*image.evidence)
+        derived.setdefault(place, []).append(_made_by_practice(case, image, volumes))
     for proc in (p for p in procs if p.step in ("3d-rendering", "virtual-treatment-simulation")):
         if proc.step == "virtual-treatment-simulation" and (found or not volumes):
             continue
@@ -339,9 +370,23 @@ def _renderings(case: Case, images: list[Image], volumes: list[Image], procs: li
         inst = found.setdefault(place, Instance("3d-rendering", {"workstation": place, "device": _device_name(case, proc.record) or "no workstation recorded, read as independent"}))
         inst.records.append(proc.record)
         inst.add_evidence(proc.record.ref)
-    for inst in found.values():
-        inst.facts["performer"] = _performer(case, inst.records) if inst.records else "practice"
+    for place, inst in found.items():  # the practice's on evidence; silent records count in the practice's own encounter
+        votes = [_who(case, r, False) for r in inst.records] + derived.get(place, [])
+        mine = True in votes or (None in votes and _practice_encounter(case))
+        inst.facts["performer"] = "practice" if mine else "third-party"
     return list(found.values())
+
+
+def _made_by_practice(case: Case, image: Image, volumes: list[Image]) -> bool | None:
+    """Who made a derived series (a rendering): its own device, performer or institution; where it says nothing,
+    whoever captured the volume it was made from. 76376/76377 need the practice's own post-processing."""
+    for verdict in (case.practice.owns_device(image.serial, image.station), _any_owned(case, image.performers),
+                    case.practice.owns_institution(image.institution)):
+        if verdict is not None:
+            return verdict
+    source = [v for v in volumes if v.study_uid and v.study_uid == image.study_uid]
+    verdicts = [case.practice.owns_device(v.serial, v.station) for v in source]
+    return True if True in verdicts else False if False in verdicts else None
 
 
 def _workstation(case: Case, rec: FhirResource, volumes: list[Image]) -> str:
@@ -420,21 +465,57 @@ def _other_steps(case: Case, procs: list[Proc], maps: Mappings) -> list[Instance
     for inst in groups.values():
         policy = maps.settings["quantity"].get(PER_ITEM.get(inst.step, ""), "per-visit")
         inst.facts["units"] = len(inst.records) if policy in ("per-splint", "per-model") else 1
-        inst.facts["documented"] = _notes(inst.records)
-        inst.facts["cost_bearer"] = "practice"
+        inst.facts["documented"] = _notes(case, inst.records)
+        if inst.step in _steps_reading(maps, "cost_bearer"):
+            inst.facts["cost_bearer"] = _cost_bearer(case, inst, maps)
+        if inst.step == "3d-print-model":
+            inst.facts["print_source"] = _print_words(case, inst, maps)
     return [groups[k] for k in sorted(groups)]
+
+
+def _steps_reading(maps: Mappings, fact: str) -> frozenset[str]:
+    """The steps some rule tests `fact` for (a fact no rule of a step reads is not worth computing for it)."""
+    key = ("steps-reading", fact)
+    if key not in maps.memo:
+        maps.memo[key] = frozenset(step for rule in maps.rules if fact in rule.when for step in rule.steps)
+    return maps.memo[key]
+
+
+def _cost_bearer(case: Case, inst: Instance, maps: Mappings) -> str:
+    """'practice' only on evidence it bore the cost (settings.cost_bearer): an invoice or supply record, an item it
+    made itself, or a practice that always buys its hardware; else 'unknown' (the hospital setting: _case_facts)."""
+    cfg = maps.settings.get("cost_bearer", {})
+    if cfg.get("practice_pays") or (cfg.get("made_in_house", False) and inst.facts.get("performer") == "practice"):
+        return "practice"
+    texts = [documents.notes_of(case, r) for r in inst.records] + [t for _, t in documents.case_texts(case, "document")]
+    words = cfg.get("invoice_words", [])
+    if any(_said(maps, ("invoice",), words, t) for t in texts) or documents.case_texts(case, "supply-record"):
+        return "practice"
+    return "unknown"
+
+
+def _print_words(case: Case, inst: Instance, maps: Mappings) -> str:
+    """What the print's own record says it was made from (settings.print_source), '' when it says nothing."""
+    text = " ".join(documents.notes_of(case, r) + " " + documents.code_text_of(case, r) for r in inst.records)
+    cfg = maps.settings.get("print_source", {})
+    for source, key in (("volume", "volume_words"), ("surface-scan", "surface_words")):
+        if _said(maps, ("print", key), cfg.get(key, []), text):
+            return source
+    return ""
 
 
 def _case_facts(case: Case, instances: list[Instance], volumes: list[Image], setting: str, maps: Mappings) -> None:
     count = len({v.uid for v in volumes})
     scans = sum(1 for i in instances if i.step in SCAN_STEPS)
+    for inst in (i for i in instances if i.step == "3d-print-model"):  # else what the case holds: scans, then volumes
+        inst.facts["print_source"] = inst.facts.get("print_source") or ("surface-scan" if scans else "volume" if count else "unknown")
     cls = fr.encounter_class(case.encounter or {})
     place = "inpatient" if cls in maps.settings["place"]["inpatient_classes"] else "emergency" if cls in maps.settings["place"]["emergency_classes"] else "outpatient"
     shared = {"claim": case.claim, "setting": setting, "place": place, "encounter_class": cls,
-              "on_volume": count > 0, "volumes": count, "surface_scans": scans}
+              "on_volume": count > 0, "volumes": count, "surface_scans": scans, "images_3d": count + scans}
     for inst in instances:
-        inst.facts = {**shared, "units": 1, "documented": True, "cost_bearer": "facility" if setting == "facility" else "practice", **inst.facts, "step": inst.step}
+        inst.facts = {**shared, "units": 1, "documented": True, "cost_bearer": "facility" if setting == "facility" else "unknown", **inst.facts, "step": inst.step}
         if setting == "facility":
             inst.facts["cost_bearer"] = "facility"
         if inst.step in ("virtual-treatment-simulation", "image-fusion"):
-            inst.facts["documented"] = _notes(inst.records)
+            inst.facts["documented"] = _notes(case, inst.records)

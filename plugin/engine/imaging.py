@@ -156,7 +156,7 @@ def _from_dicom(series: DicomSeries, images: dict[str, Image]) -> None:
     image.diameter, image.height, image.contrast = series.diameter_mm, series.height_mm, series.contrast
     image.station, image.serial, image.institution = series.station_name, series.device_serial, series.institution
     image.device = " ".join(x for x in (series.manufacturer, series.model_name) if x)
-    image.instances = max(image.instances, series.instances * max(series.frames, 1) if series.modality in ("XC", "VL") else series.instances)
+    image.instances = max(image.instances, series.instances)  # instances, not frames: a video clip is one image
     image.evidence.append(series.ref)
 
 

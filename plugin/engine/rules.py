@@ -6,8 +6,9 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
+from plugin.engine import documents
 from plugin.engine.facts import Instance
-from plugin.mappings import Mappings, Rule
+from plugin.mappings import Mappings, Rule, notice_text
 from plugin.suggestion import Alternative, Line, Notice
 
 OTHER_CLAIM = {"dental": "medical", "medical": "dental"}
@@ -26,8 +27,9 @@ def apply(instances: list[Instance], maps: Mappings, day: str, phase: int, bille
     out = Outcome()
     for inst in instances:
         lines, notices = _outcome(inst, maps, day, phase, tuple(billed))
-        evidence = tuple(inst.evidence)
-        out.lines += [line.with_evidence(evidence) for line in lines]
+        if lines:
+            evidence, sources = tuple(inst.evidence), inst.sources() if any(l.needs for l in lines) else None
+            out.lines += [line.for_case(evidence, documents.check(line.needs, sources, maps)) for line in lines]
         out.notices += notices
     return out
 
@@ -64,7 +66,8 @@ def _reads(maps: Mappings, step: str, claim: str, phase: int) -> tuple[str, ...]
 
 def _template_names(rule: Rule) -> set[str]:
     texts = [rule.rationale] + [n.get("detail", "") for n in (*rule.notices, rule.on_no_code or {})]
-    return {name for text in texts for name in _placeholders(text)}
+    texts += [a["why"] for a in rule.alternatives]
+    return {name for text in texts for name in _placeholders(text)} | {n for a in rule.alternatives for n in a.get("when", {})}
 
 
 def _table_names(maps: Mappings, rule: Rule) -> set[str]:
@@ -108,7 +111,8 @@ def _line(rule: Rule, code: str, step: str, facts: dict, maps: Mappings, day: st
         rule=rule.id,
         rationale=render(rule.rationale, facts, maps),
         evidence=(),
-        documentation=rule.documentation,
+        documentation=tuple(maps.settings["documentation"][d]["label"] for d in rule.documentation),
+        needs=rule.documentation,
         alternatives=tuple(_alternatives(rule, step, facts, maps, day)),
     )
 
@@ -122,7 +126,8 @@ def quantity(spec: Any, facts: dict) -> int:
 
 
 def _alternatives(rule: Rule, step: str, facts: dict, maps: Mappings, day: str) -> list[Alternative]:
-    alts = [Alternative(a["code"], a["why"], maps.system_uri(a["code"]), tuple(a.get("modifiers", ()))) for a in rule.alternatives]
+    alts = [Alternative(a["code"], render(a["why"], facts, maps), maps.system_uri(a["code"]), tuple(a.get("modifiers", ())))
+            for a in rule.alternatives if a["test"](facts)]
     other = OTHER_CLAIM[facts["claim"]]
     flipped = {**facts, "claim": other}
     for alt_rule in maps.rules_for(step, other, rule.phase):
@@ -136,7 +141,7 @@ def _alternatives(rule: Rule, step: str, facts: dict, maps: Mappings, day: str) 
 def notice(spec: dict, rule: Rule | None, facts: dict, maps: Mappings, codes: list[str]) -> Notice:
     codes = list(spec.get("codes") or codes)
     detail = render(spec.get("detail", ""), facts, maps)
-    message = maps.notices[spec["kind"]].format(codes=", ".join(codes) or "-", detail=detail or "-")
+    message = notice_text(maps.notices[spec["kind"]], codes).format(codes=", ".join(codes), detail=detail)
     return Notice(spec["kind"], tuple(codes), message, rule.id if rule else spec.get("rule", ""))
 
 

@@ -272,8 +272,9 @@ def _notes(line: Line) -> list[dict[str, str]]:
     if line.rationale.strip():
         notes.append({"text": line.rationale.strip()})
     docs = [d.strip() for d in line.documentation if d.strip()]
+    checked = {c.item.strip(): c for c in line.documentation_check}
     if docs:
-        notes.append({"text": "Documentation needed:\n" + "\n".join(f"- {d}" for d in docs)})
+        notes.append({"text": "Documentation needed:\n" + "\n".join(f"- {d}{_found(checked.get(d))}" for d in docs)})
     if line.alternatives:
         rows = []
         for alt in line.alternatives:
@@ -281,6 +282,13 @@ def _notes(line: Line) -> list[dict[str, str]]:
             rows.append(f"- {code}: {alt.why}" if alt.why else f"- {code}")
         notes.append({"text": "Alternatives:\n" + "\n".join(rows)})
     return notes
+
+
+def _found(check: Any) -> str:
+    """What the record shows for a documentation item: present (where) or missing; nothing when not checked."""
+    if check is None:
+        return ""
+    return f" (present: {', '.join(check.evidence)})" if check.present else " (missing from the record)"
 
 
 def _notice_notes(suggestion: Suggestion, line: Line) -> list[dict[str, str]]:

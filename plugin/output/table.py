@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 
-from plugin.suggestion import Line, Suggestion
+from plugin.suggestion import DocCheck, Line, Suggestion
 
 WIDTH = 100
 COLUMNS = ("code", "modifiers", "qty", "step", "label", "rule")
@@ -94,12 +94,20 @@ def _lines(lines: list[Line]) -> list[str]:
         for para in line.rationale.splitlines():
             out.extend(_wrap(para, _DETAIL, _DETAIL))
         docs = [d for d in line.documentation if d.strip()]
+        checked = {c.item: c for c in line.documentation_check}
         if docs:
-            out.extend(_wrap("needs: " + "; ".join(docs), _DETAIL, _DETAIL + "  "))
+            out.extend(_wrap("needs: " + "; ".join(_doc(d, checked.get(d)) for d in docs), _DETAIL, _DETAIL + "  "))
         for alt in line.alternatives:
             code = "-".join((alt.code, *alt.modifiers))
             out.extend(_wrap(f"instead: {code}" + (f" ({alt.why})" if alt.why else ""), _DETAIL, _DETAIL + "  "))
     return out
+
+
+def _doc(item: str, check: DocCheck | None) -> str:
+    """A documentation item with what the record shows: [present: where] or [MISSING] (unchecked: as is)."""
+    if check is None:
+        return item
+    return f"{item} [present: {', '.join(check.evidence)}]" if check.present else f"{item} [MISSING]"
 
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:

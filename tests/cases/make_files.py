@@ -391,7 +391,7 @@ def case_em_new_patient_prolonged(c: Case) -> None:
                 reason="Progressive facial asymmetry and open bite; evaluation for orthognathic surgery")
     c.procedure("proc-solberg-eval", "08:40", step="oral-evaluation", by=("reyes",),
                 note="Comprehensive history, TMJ and occlusal examination, review of outside records, counselling.")
-    c.expect("lakeview", ["DWC-EVAL-001", "DWC-EVAL-010", "DWC-EVAL-030"],
+    c.expect("lakeview", ["DWC-EVAL-002", "DWC-EVAL-010", "DWC-EVAL-030"],
              dental=claim([("D0150", [], 1)], optional=[], forbidden=["D0140", "D0160"]),
              medical=claim([("99205", [], 1), ("99417", [], 2)], optional=[], forbidden=["99204", "G2212"]))
 
@@ -403,7 +403,7 @@ def case_em_established_prolonged(c: Case) -> None:
     c.patient("pt-achterberg", "Achterberg", "Willem", "1958-09-30", "male")
     c.encounter("enc-achterberg-4", "2026-02-17", "13:00", 70, "lakeview", "lindqvist", status="established-patient",
                 reason="Biopsy result (ameloblastoma, left mandible): discussion of resection and reconstruction")
-    c.expect("lakeview", ["DWC-EVAL-001", "DWC-EVAL-011", "DWC-EVAL-031"],
+    c.expect("lakeview", ["DWC-EVAL-003", "DWC-EVAL-011", "DWC-EVAL-031"],
              dental=claim([("D0140", [], 1)], optional=[], forbidden=["D0150", "D0160"]),
              medical=claim([("99215", [], 1), ("99417", [], 2)], optional=[], forbidden=["99214"]))
 
@@ -411,36 +411,38 @@ def case_em_established_prolonged(c: Case) -> None:
 @case
 def case_em_office_consultation_prolonged(c: Case) -> None:
     """Office consultation requested by the orthodontist, 85 minutes: 99245 plus 99417 x2 (beyond 55 min);
-    D0160 (by report) on a dental claim."""
+    D0140 on a dental claim: the record does not show the evaluation's scope (D0160 offered as the alternative)."""
     c.patient("pt-mbeki", "Mbeki", "Thandiwe", "2005-01-19", "female")
     c.encounter("enc-mbeki-1", "2026-03-02", "10:00", 85, "harbor", "asante", status="consultation",
                 reason="Consultation requested by Dr. Haddad: skeletal class III, surgical versus camouflage treatment")
     c.person("haddad")
-    c.expect("harbor", ["DWC-EVAL-001", "DWC-EVAL-012", "DWC-EVAL-032"],
-             dental=claim([("D0160", [], 1)], optional=[], forbidden=["D0150", "D9310"], notices=["by-report"]),
+    c.expect("harbor", ["DWC-EVAL-003", "DWC-EVAL-012", "DWC-EVAL-032"],
+             dental=claim([("D0140", [], 1)], optional=[], forbidden=["D0150", "D0160", "D9310"],
+                          notices=["documentation-required"]),
              medical=claim([("99245", [], 1), ("99417", [], 2)], optional=[], forbidden=["99205", "99244"]))
 
 
 @case
 def case_em_office_consultation_brief(c: Case) -> None:
-    """Office consultation of 35 minutes requested by a general dentist: 99243; D0160 on a dental claim."""
+    """Office consultation of 35 minutes requested by a general dentist: 99243; D0140 on a dental claim (scope not
+    recorded)."""
     c.patient("pt-castellanos", "Castellanos", "Rafael", "1986-07-04", "male")
     c.encounter("enc-castellanos-1", "2026-03-05", "15:20", 35, "harbor", "natarajan", status="consultation",
                 reason="Referred for opinion on a radiolucency distal to tooth 31")
-    c.expect("harbor", ["DWC-EVAL-001", "DWC-EVAL-012"],
-             dental=claim([("D0160", [], 1)], optional=[], notices=["by-report"]),
+    c.expect("harbor", ["DWC-EVAL-003", "DWC-EVAL-012"],
+             dental=claim([("D0140", [], 1)], optional=[], forbidden=["D0160"], notices=["documentation-required"]),
              medical=claim([("99243", [], 1)], optional=[], forbidden=["99417"]))
 
 
 @case
 def case_em_inpatient_consultation_prolonged(c: Case) -> None:
     """Inpatient consultation at the hospital (Encounter.class IMP), 110 minutes: 99255 plus 99418 x2 (beyond
-    80 min); D0160 on a dental claim."""
+    80 min); D0140 on a dental claim (scope not recorded)."""
     c.patient("pt-oyelaran", "Oyelaran", "Folake", "1949-12-02", "female")
     c.encounter("enc-oyelaran-ip", "2026-04-08", "16:00", 110, "stbrendan", "vasquez", cls="IMP", status="consultation",
                 reason="Medicine service asks for evaluation of bisphosphonate-related osteonecrosis of the jaw")
-    c.expect("summit", ["DWC-EVAL-001", "DWC-EVAL-013", "DWC-EVAL-033"],
-             dental=claim([("D0160", [], 1)], optional=[], notices=["by-report"]),
+    c.expect("summit", ["DWC-EVAL-003", "DWC-EVAL-013", "DWC-EVAL-033"],
+             dental=claim([("D0140", [], 1)], optional=[], forbidden=["D0160"], notices=["documentation-required"]),
              medical=claim([("99255", [], 1), ("99418", [], 2)], optional=[], forbidden=["99245", "99417"]))
 
 
@@ -448,13 +450,14 @@ def case_em_inpatient_consultation_prolonged(c: Case) -> None:
 def case_em_initial_hospital_care(c: Case) -> None:
     """Admission of a new patient with a mandible fracture, 60 minutes on the ward: hospital care is outside the
     automatic E/M families (contract: office visits and consultations), so a hospital-visit notice names
-    99221-99223 for the coder; D0150 on a dental claim."""
+    99221-99223 for the coder; D0140 on a dental claim (the admission note does not show a comprehensive
+    evaluation: a new patient alone is not D0150)."""
     c.patient("pt-dubois", "Dubois", "Mathis", "1999-03-27", "male")
     c.encounter("enc-dubois-adm", "2026-04-11", "22:10", 60, "stbrendan", "vasquez", cls="IMP", status="new-patient",
                 reason="Assault; displaced fracture of the left mandibular angle, admitted for open reduction")
     c.coverage("cov-dubois-med", "EHCPOL", "Evergreen Health Plan")
-    c.expect("summit", ["DWC-EVAL-001", "DWC-EVAL-014"],
-             dental=claim([("D0150", [], 1)], optional=[]),
+    c.expect("summit", ["DWC-EVAL-003", "DWC-EVAL-014"],
+             dental=claim([("D0140", [], 1)], optional=[], forbidden=["D0150"]),
              medical=claim([], optional=[], forbidden=["99204", "99221", "99222", "99223"], notices=["hospital-visit"]))
 
 
@@ -465,7 +468,7 @@ def case_em_emergency_department(c: Case) -> None:
     c.patient("pt-dubois", "Dubois", "Mathis", "1999-03-27", "male")
     c.encounter("enc-dubois-ed", "2026-04-11", "20:30", 30, "stbrendan", "vasquez", cls="EMER",
                 status="established-patient", reason="Facial injury after an assault, seen in the emergency department")
-    c.expect("summit", ["DWC-EVAL-001", "DWC-EVAL-015"],
+    c.expect("summit", ["DWC-EVAL-003", "DWC-EVAL-017"],
              dental=claim([("D0140", [], 1)], optional=[]),
              medical=claim([], optional=[], forbidden=["99213", "99231", "99283"], notices=["hospital-visit"]))
 
@@ -473,12 +476,12 @@ def case_em_emergency_department(c: Case) -> None:
 @case
 def case_em_time_below_minimum(c: Case) -> None:
     """New patient seen for 12 minutes only: below the 15-minute minimum of 99202, so no E/M by time (notice
-    time-not-met); the dental claim still has the D0150 evaluation."""
+    time-not-met); the dental claim still has the evaluation, D0140 (a brief check: no comprehensive scope recorded)."""
     c.patient("pt-lindgren", "Lindgren", "Astrid", "1994-10-15", "female")
     c.encounter("enc-lindgren-1", "2026-05-06", "11:48", 12, "harbor", "asante", status="new-patient",
                 reason="Brief check of a dry socket reported by the patient's dentist")
-    c.expect("harbor", ["DWC-EVAL-001", "DWC-EVAL-010"],
-             dental=claim([("D0150", [], 1)], optional=[]),
+    c.expect("harbor", ["DWC-EVAL-003", "DWC-EVAL-010"],
+             dental=claim([("D0140", [], 1)], optional=[], forbidden=["D0150"]),
              medical=claim([], optional=[], forbidden=["99202", "99212"], notices=["time-not-met"]))
 
 
@@ -489,7 +492,7 @@ def case_em_time_from_period(c: Case) -> None:
     c.patient("pt-nakashima", "Nakashima", "Emi", "1979-02-08", "female")
     c.encounter("enc-nakashima-3", "2026-05-12", "09:00", 35, "lakeview", "reyes", status="established-patient",
                 length=None, reason="Follow-up of paresthesia of the lower lip after third molar removal")
-    c.expect("lakeview", ["DWC-EVAL-001", "DWC-EVAL-020"],
+    c.expect("lakeview", ["DWC-EVAL-003", "DWC-EVAL-020"],
              dental=claim([("D0140", [], 1)], optional=[]),
              medical=claim([("99214", [], 1)], optional=[], notices=["documentation-required"]))
 
@@ -503,7 +506,7 @@ def case_em_status_unknown(c: Case) -> None:
                 reason="Swelling right submandibular region")
     c.procedure("proc-okafor-eval", "14:05", step="oral-evaluation", by=("natarajan",),
                 note="Limited evaluation: fluctuant swelling, tooth 46 non-vital.")
-    c.expect("harbor", ["DWC-EVAL-001", "DWC-EVAL-021"],
+    c.expect("harbor", ["DWC-EVAL-002", "DWC-EVAL-021"],
              dental=claim([("D0140", [], 1)], optional=[]),
              medical=claim([], optional=[], forbidden=["99202", "99203", "99212", "99213"],
                            notices=["documentation-required"]))
@@ -837,8 +840,8 @@ def case_outside_images_not_read(c: Case) -> None:
     c.report("rep-adeyemi-outside", "12:00", study, "ferreira", "Ossifying fibroma suspected.", "CBCT and panoramic report")
     imaging = ["D0330", "D0701", "D0364", "D0365", "D0366", "D0367", "D0368", "D0380", "D0381", "D0382", "D0383",
                "D0384", "D0391"]
-    c.expect("lakeview", ["DWC-EVAL-001", "DWC-EVAL-012"],
-             dental=claim([("D0160", [], 1)], optional=[], forbidden=imaging),
+    c.expect("lakeview", ["DWC-EVAL-003", "DWC-EVAL-012"],
+             dental=claim([("D0140", [], 1)], optional=[], forbidden=imaging + ["D0160"]),
              medical=claim([("99244", [], 1)], optional=[], forbidden=["70355", "70486", "D0391"]))
 
 
@@ -865,7 +868,7 @@ def case_ct_with_contrast_read(c: Case) -> None:
 @case
 def case_ct_inpatient_without_then_with(c: Case) -> None:
     """Inpatient consultation for a facial abscess (50 min): the hospital's CT without, then with contrast, read by
-    the surgeon - the facility bills capture: 70488-26 + 99253 medical, D0391 + D0160 dental."""
+    the surgeon - the facility bills capture: 70488-26 + 99253 medical, D0391 + D0140 dental (scope not recorded)."""
     c.patient("pt-kaur", "Kaur", "Harpreet", "1987-10-10", "female")
     c.encounter("enc-kaur-ip", "2026-05-20", "19:00", 50, "stbrendan", "vasquez", cls="IMP", status="consultation",
                 reason="Emergency admission: odontogenic infection spreading to the submandibular space")
@@ -879,9 +882,9 @@ def case_ct_inpatient_without_then_with(c: Case) -> None:
     c.study("img-kaur-ct", "18:10", study_uid, [
         {"uid": plain_uid, "modality": "CT", "description": "CT face without contrast"},
         {"uid": post_uid, "modality": "CT", "description": "CT face post contrast"}], interpreter=("vasquez",))
-    c.expect("summit", ["DWC-EVAL-001", "DWC-EVAL-013", "DWC-IMG-011", "DWC-IMG-020", "DWC-IMG-030"],
-             dental=claim([("D0160", [], 1), ("D0391", [], 1)], optional=[],
-                          notices=["facility-bills-capture", "by-report"]),
+    c.expect("summit", ["DWC-EVAL-003", "DWC-EVAL-013", "DWC-IMG-011", "DWC-IMG-020", "DWC-IMG-030"],
+             dental=claim([("D0140", [], 1), ("D0391", [], 1)], optional=[], forbidden=["D0160"],
+                          notices=["facility-bills-capture"]),
              medical=claim([("99253", [], 1), ("70488", ["26"], 1)], optional=[],
                            forbidden=["70486", "70487"], notices=["facility-bills-capture"]))
 
@@ -969,7 +972,7 @@ def case_simulation_without_note(c: Case) -> None:
                 reason="Implant planning 35-36")
     cbct_case(c, "harbor", "natarajan", "hp-cbct", diameter=80, height=50, body="MANDIBLE", description="CBCT mandible")
     c.procedure("proc-novak-sim", "09:40", step="virtual-treatment-simulation", by=("natarajan",), used=("hp-ws",))
-    c.expect("harbor", ["DWC-IMG-010", "DWC-PLAN-010", "DWC-PLAN-011", "DWC-PLAN-001"],
+    c.expect("harbor", ["DWC-IMG-010", "DWC-PLAN-012", "DWC-PLAN-011", "DWC-PLAN-001"],
              dental=claim([("D0365", [], 1), ("D0393", [], 1)], notices=["documentation-required"]),
              medical=claim([("70486", [], 1), ("76377", [], 1), ("D0393", [], 1)], forbidden=["76376"],
                            notices=["documentation-required"]))
@@ -991,7 +994,7 @@ def case_implant_guide_in_house(c: Case) -> None:
                      "guided protocol chosen instead of freehand.")
     c.procedure("proc-delacroix-guide", "11:00", step="surgical-implant-guide", by=("reyes",), used=("lv-printer",),
                 note="Tooth-supported fully guided surgical guide, one sleeve at 11, printed in house.")
-    c.expect("lakeview", ["DWC-IMG-010", "DWC-SCAN-001", "DWC-PLAN-010", "DWC-PLAN-001", "DWC-GUIDE-001"],
+    c.expect("lakeview", ["DWC-IMG-010", "DWC-SCAN-001", "DWC-PLAN-012", "DWC-PLAN-001", "DWC-GUIDE-001"],
              dental=claim([("D0364", [], 1), ("D0801", [], 1), ("D0393", [], 1), ("D6190", [], 1)],
                           forbidden=["D0395", "D0396"], notices=["by-report"]),
              medical=claim([("70486", [], 1), ("76377", [], 1), ("D0801", [], 1), ("D0393", [], 1), ("D6190", [], 1)],
@@ -1067,7 +1070,7 @@ def case_fusion_scan_to_cbct(c: Case) -> None:
     c.procedure("proc-garrido-sim", "09:45", step="virtual-treatment-simulation", by=("reyes",), used=("lv-ws",),
                 note="Six implants per arch simulated; two posterior maxillary sites changed to tilted implants to "
                      "avoid sinus grafting.")
-    c.expect("lakeview", ["DWC-IMG-010", "DWC-SCAN-001", "DWC-PLAN-010", "DWC-PLAN-022"],
+    c.expect("lakeview", ["DWC-IMG-010", "DWC-SCAN-001", "DWC-PLAN-012", "DWC-PLAN-022"],
              dental=claim([("D0367", [], 1), ("D0801", [], 1), ("D0393", [], 1)], forbidden=["D0395"],
                           notices=["not-a-volume"]),
              medical=claim([("70486", [], 1), ("76377", [], 1), ("D0801", [], 1), ("D0393", [], 1)],
@@ -1087,7 +1090,7 @@ def case_print_in_house(c: Case) -> None:
     c.stl("lower.stl", "Medit i700 scan - mandible", (61.0, 53.0, 20.0), seed=302)
     c.procedure("proc-bianchi-print", "09:30", step="3d-print-model", by=("natarajan",), used=("hp-printer",),
                 note="Both arches printed for model surgery.")
-    c.expect("harbor", ["DWC-SCAN-001", "DWC-PRINT-001"],
+    c.expect("harbor", ["DWC-SCAN-001", "DWC-PRINT-003"],
              dental=claim([("D0801", [], 1), ("D0396", [], 1)], forbidden=["D0470", "D0802"]),
              medical=claim([("D0801", [], 1), ("D0396", [], 1)], forbidden=["D0470", "D0802"]))
 
@@ -1177,7 +1180,7 @@ def case_third_party_intraoral_scan(c: Case) -> None:
                 note="Scanned at Bright Smiles Orthodontics, files shared with the surgeon.")
     c.procedure("proc-lund-sim", "09:20", step="virtual-treatment-simulation", by=("reyes",), used=("lv-ws",),
                 note="Mandibular setback simulated on the scans: 5 mm setback gives class I canines; plan confirmed.")
-    c.expect("lakeview", ["DWC-GEN-900", "DWC-PLAN-010"],
+    c.expect("lakeview", ["DWC-GEN-901", "DWC-PLAN-012"],
              dental=claim([("D0393", [], 1)], forbidden=["D0801", "D0802"], notices=["third-party-service"]),
              medical=claim([("D0393", [], 1)], forbidden=["D0801", "76376", "76377"], notices=["third-party-service"]))
 
@@ -1409,6 +1412,9 @@ exec(compile((ROOT / "cases_patients.py").read_text(), str(ROOT / "cases_patient
 
 
 from tests.cases.cases_imaging import register as _imaging_cases; _imaging_cases(globals())  # noqa: E402,E702
+
+
+exec(compile((ROOT / "cases_audit.py").read_text(), str(ROOT / "cases_audit.py"), "exec"))  # noqa: S102 - the audit cases (issue 12) join CASES
 
 
 # ==================================================================================== writing

@@ -31,8 +31,12 @@ def test_r5_resources_code_like_r4(tmp_path):
     f.write(tmp_path, "r5.json", f.bundle(*f.practice(), f.patient(), enc, study, scan, printer))
     (out,) = code_paths([str(tmp_path)], f.PRACTICE, "medical")
     assert not out.skipped
-    assert {"99204", "70486", "D0396"} <= {l.code for l in out.lines}
-    assert codes(tmp_path, "dental") >= {"D0150", "D0365", "D0396"}
+    # The print has no surface scan behind it, only the CBCT: a medical model (99070, the practice made it), not
+    # D0396 (reference 003 section V: D0396 is the print of a 3D surface scan). The evaluation's scope is not
+    # recorded: D0140, the least extensive code (CDT evaluations go by scope, not by new patient).
+    assert {"99204", "70486", "99070"} <= {l.code for l in out.lines} and "D0396" not in {l.code for l in out.lines}
+    dental = codes(tmp_path, "dental")
+    assert dental >= {"D0140", "D0365"} and "D0396" not in dental
 
 
 def test_institution_name_matches_the_practice_whatever_the_punctuation(tmp_path):
@@ -68,7 +72,7 @@ def test_encounter_type_may_carry_a_recorded_em_code(tmp_path):
     enc["type"] = [{"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99204"}]}]
     f.write(tmp_path, "b.json", f.bundle(*f.practice(), f.patient(), enc))
     assert "99203" in codes(tmp_path, "medical")  # new patient by 99204, level by the 35 minutes recorded
-    assert "D0150" in codes(tmp_path, "dental")
+    assert "D0140" in codes(tmp_path, "dental")  # CDT goes by the scope the record shows: none shown, D0140
 
 
 def test_practice_interpretation_procedure_counts_beside_an_outside_interpreter(tmp_path):
