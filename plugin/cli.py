@@ -17,9 +17,7 @@ import sys
 from typing import Sequence
 
 from plugin import mappings
-from plugin.case import assemble
-from plugin.engine import service_day, suggest
-from plugin.engine.explain import explain as explain_case
+from plugin.coding import code_evidence
 from plugin.errors import CoderError
 from plugin.evidence.files import read_paths
 from plugin.suggestion import Suggestion
@@ -57,18 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 def code_paths(paths: list[str], practice: str, claim: str | None, extra: tuple[str, ...] = (),
                explain: bool = False) -> list[Suggestion]:
     """Read, assemble and code: the whole job behind `dwcoder suggest`."""
-    read = read_paths(paths)
-    base = mappings.load(extra)
-    out = []
-    for case in assemble(read, practice, claim, base):
-        year = int(case.date[:4]) if case.date[:4].isdigit() else None
-        maps = mappings.load(extra, year)
-        out.append(suggest(case, maps))
-        if explain:
-            out[-1].explanation = explain_case(case, maps, service_day(case, maps))
-    if not out and read.problems:
-        out.append(Suggestion(case="(none)", claim=claim or "", practice=practice, skipped=[p.as_dict() for p in read.problems]))
-    return out
+    return code_evidence(read_paths(paths), practice, claim, extra, explain)
 
 
 def _suggest(args: argparse.Namespace) -> int:
