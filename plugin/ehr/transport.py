@@ -5,7 +5,8 @@
     statuses the caller lists in `expect`  -> returned as they are (404 on read, 412 on If-Match ...)
 
 Redirects are not followed (they could leave the base). Logs name the interaction ("PUT ChargeItem"),
-the status and the time, never a URL, a query, a token or a resource.
+the status and the time, never a URL, a query, a token or a resource (httpx's own URL logging is held at
+WARNING).
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from plugin.ehr.base import Base
 
 log = logging.getLogger("dwcoder.ehr")
+# httpx logs every request's full URL (query included) at INFO: search parameters and references come from
+# payloads, so its logger is held at WARNING whatever level the application sets for everything else.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 FHIR_VERSIONS = {"R4": "4.0", "R4B": "4.3", "R5": "5.0"}
 MAX_ISSUES = 5

@@ -326,7 +326,10 @@ function addLinks(state, bundle, origin, path, search) {
   }
 }
 
+const CONTROL_PATHS = new Set(['/$reset', '/$auth', '/$fail', '/$next-base', '/$stats']);
+
 function control(state, method, path, body) {
+  if (!CONTROL_PATHS.has(path)) return undefined;
   const json = body.length ? JSON.parse(body.toString('utf8')) : {};
   if (method === 'POST' && path === '/$reset') {
     state.repo.clear();
