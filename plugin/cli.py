@@ -3,6 +3,7 @@
     dwcoder suggest PATH... [--claim dental|medical] [--practice SYSTEM|VALUE] [--format json|fhir|table]
                             [--fhir-version R4|R5] [--mappings DIR]... [--explain]
     dwcoder mappings check [DIR]
+    dwcoder serve | demo | doctor | dead-letters list|show|replay   (the event service: plugin/commands/)
 
 Exit status: 0 all input was used; 1 some input was skipped (named on stderr and in "skipped");
 2 the command itself could not run (bad arguments, bad mappings).
@@ -49,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     check = msub.add_parser("check", help="validate a mappings folder (a year folder, a base with years, or a practice override)")
     check.add_argument("folder", nargs="?", default=str(mappings.BASE_DIR))
     check.set_defaults(run=_check)
+    from plugin.commands import register
+
+    register(sub)
     return parser
 
 

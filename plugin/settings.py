@@ -16,9 +16,10 @@ Unset means the embedded default:
     DWCODER_PRACTICE    billing practice identifier SYSTEM|VALUE
     DWCODER_CLAIM       dental | medical                                     (unset: from Coverage, else mappings)
     DWCODER_MAPPINGS    practice override folders, separated by the path separator
-    WEBHOOK_SOURCES     JSON (or a file holding it): {name: {"secrets": [...], "max_body_bytes": n, "rate": r}}
-                        or {name: [secrets]}; rate = requests per second
-    SUBSCRIPTIONS       JSON (or a file): {subscription id: expected channel header value}
+    WEBHOOK_SOURCES     JSON (or a file holding it): {name: [secrets]} or
+                        {name: {"secrets": [...], "max_body_bytes": n, "rate": "20/s", "burst": 40}}
+    SUBSCRIPTIONS       JSON (or a file): {subscription id: "Authorization: Bearer ..." | null | {...}}
+                        (plugin/sources/config.py documents the object form)
     DWCODER_MAX_BODY_BYTES  default body limit per request (67108864)
     DWCODER_RATE        default requests per second per source (200)
     DWCODER_SETTLE_S    seconds a case's burst of events must be quiet before it is recomputed (0.3)
@@ -43,14 +44,6 @@ SECRET_NAMES = frozenset({"FHIR_BEARER_TOKEN", "SMART_PRIVATE_KEY", "WEBHOOK_SOU
 
 
 @dataclass(frozen=True)
-class WebhookSource:
-    name: str
-    secrets: tuple[str, ...]
-    max_body_bytes: int
-    rate: float
-
-
-@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -68,8 +61,8 @@ class Settings:
     practice: str = ""
     claim: str | None = None
     mappings: tuple[str, ...] = ()
-    webhook_sources: Mapping[str, WebhookSource] = field(default_factory=dict, repr=False)
-    subscriptions: Mapping[str, str] = field(default_factory=dict, repr=False)
+    webhook_sources: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    subscriptions: Mapping[str, Any] = field(default_factory=dict, repr=False)
     max_body_bytes: int = 64 * 1024 * 1024
     rate: float = 200.0
     settle_s: float = 0.3
@@ -235,33 +228,26 @@ def _json_setting(env: dict[str, str], name: str) -> Any:
     return data
 
 
-def _webhook_sources(env: dict[str, str]) -> dict[str, WebhookSource]:
-    out: dict[str, WebhookSource] = {}
-    default_max = int(_number(env, "DWCODER_MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=1, integer=True))
-    default_rate = _number(env, "DWCODER_RATE", 200.0, minimum=0.001)
-    for name, spec in _json_setting(env, "WEBHOOK_SOURCES").items():
-        spec = {"secrets": spec} if isinstance(spec, list) else spec
-        where = f"WEBHOOK_SOURCES[{name!r}]"
-        if not isinstance(spec, dict):
-            raise SettingsError(f"{where}: expected a list of secrets or an object with \"secrets\"")
-        secrets = spec.get("secrets")
-        if not isinstance(secrets, list) or not secrets or not all(isinstance(s, str) and s for s in secrets):
-            raise SettingsError(f"{where}.secrets: expected a non-empty list of strings (values not shown)")
-        max_body, rate = spec.get("max_body_bytes", default_max), spec.get("rate", default_rate)
-        if not isinstance(max_body, int) or isinstance(max_body, bool) or max_body < 1:
-            raise SettingsError(f"{where}.max_body_bytes={max_body!r}: expected a positive whole number")
-        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0:
-            raise SettingsError(f"{where}.rate={rate!r}: expected a positive number of requests per second")
-        out[name] = WebhookSource(name, tuple(secrets), max_body, float(rate))
-    return out
+def _webhook_sources(env: dict[str, str]) -> dict[str, Any]:
+    """Name -> list of secrets or {"secrets": [...], "max_body_bytes": n, "rate": r, "burst": b}.
+
+    Checked here for shape; plugin.sources.config checks secrets and rates in detail when the app starts."""
+    data = _json_setting(env, "WEBHOOK_SOURCES")
+    for name, spec in data.items():
+        secrets = spec if isinstance(spec, list) else spec.get("secrets") if isinstance(spec, dict) else None
+        if not isinstance(secrets, list) or not secrets or not all(isinstance(x, str) and x for x in secrets):
+            raise SettingsError(f"WEBHOOK_SOURCES[{name!r}]: expected a non-empty list of secrets, or an object with "
+                                "\"secrets\" (values not shown)")
+    return data
 
 
-def _subscriptions(env: dict[str, str]) -> dict[str, str]:
+def _subscriptions(env: dict[str, str]) -> dict[str, Any]:
+    """Subscription id -> the channel header line it sends ("Authorization: Bearer ..."), null, or an object."""
     data = _json_setting(env, "SUBSCRIPTIONS")
-    for sub_id, header in data.items():
-        if not isinstance(header, str):
-            raise SettingsError(f"SUBSCRIPTIONS[{sub_id!r}]: expected the channel header value as a string")
-    return dict(data)
+    for sub_id, spec in data.items():
+        if spec is not None and not isinstance(spec, (str, dict)):
+            raise SettingsError(f"SUBSCRIPTIONS[{sub_id!r}]: expected the channel header as a string, null or an object")
+    return data
 
 
 def _check_auth(s: Settings) -> None:
