@@ -71,3 +71,40 @@ def test_a_server_that_never_answers_times_out_as_unavailable():
                 slow.read("Procedure/x")
         for conn, _ in accepted:
             conn.close()
+
+
+def test_a_version_conflict_is_re_read_and_retried(client, fhir_server):
+    client.upsert_charge_item(charge_item(4))
+    fhir_server.control("POST", "$fail", {"status": 412, "count": 2, "method": "PUT"})
+    done = client.upsert_charge_item(charge_item(4, quantity=3))
+    assert done.outcome == "updated"
+    assert server_items(fhir_server.base_url, 4)[0]["quantity"]["value"] == 3
+
+
+def test_a_conflict_that_persists_is_unavailable_after_bounded_attempts(client, fhir_server):
+    from plugin.ehr.chargeitems import MAX_ATTEMPTS
+    client.upsert_charge_item(charge_item(5))
+    fhir_server.control("POST", "$fail", {"status": 412, "count": MAX_ATTEMPTS, "method": "PUT"})
+    before = fhir_server.stats()["fhir_requests"]
+    with pytest.raises(EhrUnavailable, match=f"still conflicting after {MAX_ATTEMPTS} attempts"):
+        client.upsert_charge_item(charge_item(5, quantity=3))
+    assert fhir_server.stats()["fhir_requests"] - before == 2 * MAX_ATTEMPTS   # search + PUT each time, then stop
+    assert server_items(fhir_server.base_url, 5)[0]["quantity"]["value"] == 1
+
+
+def test_retry_after_as_an_http_date(client, fhir_server):
+    from email.utils import formatdate
+    import time
+    fhir_server.control("POST", "$fail", {"status": 503, "count": 1, "retry_after": formatdate(time.time() + 60, usegmt=True)})
+    with pytest.raises(EhrUnavailable) as err:
+        client.read("Procedure/x")
+    assert 50 <= err.value.retry_after <= 60
+
+
+@pytest.mark.parametrize(("version", "mime"), [("R4", "fhirVersion=4.0"), ("R4B", "fhirVersion=4.3"), ("R5", "fhirVersion=5.0")])
+def test_the_configured_fhir_version_is_asked_for(fhir_server, version, mime):
+    with FhirClient(fhir_server.base_url, version=version) as c:
+        c.read("Procedure/x")
+    assert fhir_server.stats()["last_accept"] == f"application/fhir+json; {mime}"
+    with pytest.raises(ValueError, match="FHIR version 'R3'"):
+        FhirClient(fhir_server.base_url, version="R3")

@@ -20,10 +20,10 @@
  *   POST /$reset               empty repository, auth off, counters zero, no injected failures
  *   POST /$auth                {"clients":[{"client_id","public_key_pem","kid"}],"token_lifetime":300}
  *                              turns bearer checking on for /fhir
- *   POST /$fail                {"status":429,"count":1,"retry_after":"2"} answers the next `count`
- *                              FHIR requests with that status
+ *   POST /$fail                {"status":429,"count":1,"retry_after":"2","method":"PUT"} answers the next
+ *                              `count` FHIR requests (of that method, if given) with that status
  *   POST /$next-base           {"base":"http://elsewhere/fhir"} search next links point there (to test refusal)
- *   GET  /$stats               {"token_requests":n,"fhir_requests":n,"writes":n}
+ *   GET  /$stats               {"token_requests":n,"fhir_requests":n,"writes":n,"last_accept":"..."}
  *
  * With --state FILE the repository is written to FILE on SIGTERM/SIGINT and read back at start, so a
  * stop/start keeps the data (a SIGKILL loses what changed since the last start).
@@ -257,7 +257,8 @@ function readBody(req) {
 
 async function fhirRequest(state, req, body, path, search, origin) {
   state.stats.fhir_requests++;
-  if (state.failures.count > 0) {
+  state.stats.last_accept = req.headers.accept ?? '';
+  if (state.failures.count > 0 && (!state.failures.method || state.failures.method === req.method)) {
     state.failures.count--;
     const headers = state.failures.retry_after ? { 'Retry-After': String(state.failures.retry_after) } : {};
     return [...outcome(state.failures.status, 'transient', 'injected failure'), headers];
@@ -336,7 +337,7 @@ function control(state, method, path, body) {
     state.auth = null;
     state.failures = { count: 0 };
     state.nextBase = undefined;
-    for (const k of Object.keys(state.stats)) state.stats[k] = 0;
+    Object.assign(state.stats, { token_requests: 0, fhir_requests: 0, writes: 0, last_accept: '' });
     return [200, { reset: true }];
   }
   if (method === 'POST' && path === '/$auth') {
@@ -345,7 +346,7 @@ function control(state, method, path, body) {
     return [200, { auth: true }];
   }
   if (method === 'POST' && path === '/$fail') {
-    state.failures = { status: json.status ?? 503, count: json.count ?? 1, retry_after: json.retry_after };
+    state.failures = { status: json.status ?? 503, count: json.count ?? 1, retry_after: json.retry_after, method: json.method };
     return [200, { failing: state.failures.count }];
   }
   if (method === 'POST' && path === '/$next-base') {
@@ -397,7 +398,7 @@ function parseArgs(argv) {
 function main() {
   const args = parseArgs(process.argv.slice(2));
   loadDefinitions();
-  const stats = { token_requests: 0, fhir_requests: 0, writes: 0 };
+  const stats = { token_requests: 0, fhir_requests: 0, writes: 0, last_accept: '' };
   const state = { repo: new ValidatingRepository(stats), router: new FhirRouter(), auth: null, failures: { count: 0 }, stats };
   if (args.state && fs.existsSync(args.state)) state.repo.load(JSON.parse(fs.readFileSync(args.state, 'utf8')));
   const server = http.createServer((req, res) => {
