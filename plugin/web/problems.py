@@ -3,7 +3,7 @@
     SourceRefused       its own status and issue code (400, 401, 413, 415, 422, 429 + Retry-After)
     StoreUnavailable    503 + Retry-After: the database could not take the event, the sender retries
     HTTPException       404 / 405 from the router
-    anything else       500 "exception" (middleware.py), class name logged, no message echoed
+    anything else       500 "exception"; middleware.py logs its class name only, no message echoed
 Diagnostics never hold payload values: the messages are written that way where they are raised.
 """
 from __future__ import annotations
@@ -54,4 +54,8 @@ def internal_error() -> Response:
     return outcome(500, "exception", "internal error; nothing was stored for this request unless it was answered 2xx")
 
 
-HANDLERS = {SourceRefused: refused, StoreUnavailable: store_unavailable, HTTPException: http_error}
+async def unexpected(request: Request, exc: Exception) -> Response:
+    return internal_error()  # Starlette sends it, then re-raises: middleware.py logs the class name only
+
+
+HANDLERS = {SourceRefused: refused, StoreUnavailable: store_unavailable, HTTPException: http_error, Exception: unexpected}

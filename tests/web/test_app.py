@@ -92,3 +92,26 @@ def test_no_phi_in_logs_or_refusals(service, caplog):
     assert service_log.count("POST /") == len(answers)  # one access line each (the test client's own log is not ours)
     for text in [service_log] + [r.text for r in answers[1:]]:
         assert name not in text and mrn not in text and "Zebedee" not in text
+
+
+def test_a_queue_that_is_down_loses_nothing(settings, store, caplog):
+    def broken(event_id):
+        raise ConnectionError("redis://secret-host down")
+
+    service = Service(settings, store)
+    service.app = create_app(settings, store=store, queue_event=broken)
+    r = service.webhook("lab", json.dumps(procedure()).encode())
+    assert r.status_code == 202 and service.stored() == 1  # in the database: the sweeper queues it again
+    assert "ConnectionError" in caplog.text and "secret-host" not in caplog.text
+
+
+def test_an_unexpected_error_is_a_500_outcome_naming_nothing(settings, store, caplog):
+    class Exploding:
+        def sessions(self):
+            raise RuntimeError("Patient Zebedee Quillfeather")
+
+    service = Service(settings, store)
+    service.app = create_app(settings, store=Exploding(), queue_event=service.queued.append)
+    r = service.request("GET", "/healthz")
+    assert r.status_code == 500 and outcome_of(r)["code"] == "exception"
+    assert "RuntimeError" in caplog.text and "Zebedee" not in caplog.text + r.text
