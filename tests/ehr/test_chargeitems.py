@@ -93,8 +93,6 @@ def test_two_chargeitems_with_one_identifier_are_refused_not_guessed(client, fhi
 
 
 def test_the_same_chargeitem_posted_twice_and_from_threads_is_one_resource(fhir_server):
-    outcomes = []
-
     def post(_):
         with FhirClient(fhir_server.base_url) as own:   # separate clients: only the server can keep them apart
             return own.upsert_charge_item(charge_item(10)).outcome

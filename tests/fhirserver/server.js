@@ -10,7 +10,8 @@
  *   - every write (create, update, patch, conditional, each batch/transaction entry) is checked with
  *     @medplum/core validateResource against the R4 StructureDefinitions: invalid -> 400 OperationOutcome
  *   - a ChargeItem `status` search parameter (R4 defines none)
- *   - unknown search parameters, modifiers and chains are answered 400 (the router matches nothing)
+ *   - unknown search parameters, modifiers and chains are answered 400 (the router matches nothing);
+ *     so are _include, _elements and _summary, which the router does not support the usual way
  *   - a client-supplied id on POST is dropped (the router would keep it and overwrite)
  *   - ETag / Location / Last-Modified headers; If-Match on PUT by id is honoured by the router
  *   - optional SMART Backend Services: GET /fhir/.well-known/smart-configuration, POST /auth/token
