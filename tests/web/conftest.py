@@ -1,5 +1,6 @@
-"""A real app on a real SQLite store (plugin.store.Store, migrated), called over HTTP through httpx's
-ASGI transport; the queue is a list, so a test sees exactly which event ids were queued."""
+"""A real app on a real store (plugin.store.Store, migrated: a SQLite file, and a PostgreSQL database of
+the test session's own), called over HTTP through httpx's ASGI transport; the queue is a list, so a test
+sees exactly which event ids were queued."""
 from __future__ import annotations
 
 import asyncio
@@ -16,6 +17,7 @@ from plugin.sources.webhooks import sign
 from plugin.store import Store
 from plugin.store.models import Event, SubscriptionState
 from plugin.web.app import create_app
+from tests.store.databases import database_url, postgres_url  # noqa: F401  (fixtures: each test on both)
 
 BASE = "https://ehr.example.org/fhir"
 KEY_NEW, KEY_OLD, KEY_SMALL = b"n" * 32, b"o" * 32, b"s" * 32
@@ -27,10 +29,10 @@ def whsec(key: bytes) -> str:
 
 
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, database_url):
     env = {
         "DWCODER_HOME": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}",
+        "DATABASE_URL": database_url,
         "FHIR_BASE_URL": BASE,
         "WEBHOOK_SOURCES": json.dumps({
             "lab": {"secrets": [whsec(KEY_NEW), whsec(KEY_OLD)]},
