@@ -7,8 +7,8 @@ Every write is conditional, so two writers never overwrite each other unseen:
     one ChargeItem                     -> PUT ChargeItem/<id> with If-Match: W/"<versionId>"
                                           (412: someone changed it meanwhile: re-read and decide again)
     several                            -> EhrRefused: a person must merge them
-A ChargeItem whose status someone moved on (HELD_STATUSES) is never changed: the outcome is "held" and
-the caller flags the case for review. Writers in one process also take a lock per identifier, for
+A ChargeItem whose status someone moved on (HELD_STATUSES: billable, not-billable, billed, aborted) is
+never changed: the outcome is "held" and the caller flags the case for review. Writers in one process also take a lock per identifier, for
 servers whose conditional create is not atomic. Version conflicts that persist after MAX_ATTEMPTS
 reads raise EhrUnavailable (transient: retried later).
 """
@@ -25,7 +25,7 @@ from plugin.errors import EhrRefused, EhrUnavailable
 if TYPE_CHECKING:
     from plugin.ehr.transport import Transport
 
-HELD_STATUSES = frozenset({"billable", "not-billable", "billed"})
+HELD_STATUSES = frozenset({"billable", "not-billable", "billed", "aborted"})
 STATUSES = ("planned", "billable", "not-billable", "aborted", "billed", "entered-in-error", "unknown")
 WITHDRAWN = "entered-in-error"
 MAX_ATTEMPTS = 5
@@ -35,12 +35,12 @@ _SERVER_OWNED = ("id", "meta", "text")
 
 @dataclass(frozen=True)
 class Upsert:
-    """What a write did. `id`/`version_id` are the server's (None when no ChargeItem exists);
+    """What a write did. `id`/`version_id` are the server's ("" when no ChargeItem exists);
     outcome: "created" | "updated" | "unchanged" | "held"; `status` is the ChargeItem's status now."""
-    id: str | None
-    version_id: str | None
+    id: str
+    version_id: str
     outcome: str
-    status: str | None = None
+    status: str = ""
 
 
 _locks: "weakref.WeakValueDictionary[tuple[str, str, str], threading.Lock]" = weakref.WeakValueDictionary()
@@ -83,17 +83,20 @@ def upsert(t: "Transport", resource: dict) -> Upsert:
 def set_status(t: "Transport", identifier: dict, status: str, *, if_match: str | None = None,
                respect_hold: bool = False) -> Upsert:
     """Move the ChargeItem with `identifier` to `status`. With `if_match` (a version id) the write is made
-    only on that version (a 412 raises EhrRefused); without, conflicts are re-read and retried.
-    `respect_hold` leaves billable/not-billable ChargeItems alone (outcome "held")."""
+    only on that version: if the ChargeItem changed since, nothing is written and the outcome is "held"
+    (with the current version). Without, conflicts are re-read and retried. `respect_hold` leaves
+    ChargeItems in HELD_STATUSES alone (outcome "held"). No ChargeItem: EhrRefused (404)."""
     if status not in STATUSES:
         raise ValueError(f"ChargeItem status {status!r}: expected one of {', '.join(STATUSES)}")
     _check_identifier(identifier)
+    if if_match:   # a version id, or an ETag as the server sent it (W/"<id>")
+        if_match = if_match.removeprefix("W/").strip('"')
     with identifier_lock(t.base.url, identifier):
         for _ in range(MAX_ATTEMPTS):
             existing = find(t, identifier)
             if existing is None:
                 if respect_hold:
-                    return Upsert(None, None, "unchanged")
+                    return Upsert("", "", "unchanged")
                 raise EhrRefused("set ChargeItem status: no ChargeItem has this charge-line identifier", 404)
             if respect_hold and existing.get("status") in HELD_STATUSES:
                 return _result(existing, "held")
@@ -103,8 +106,9 @@ def set_status(t: "Transport", identifier: dict, status: str, *, if_match: str |
             updated = _update(t, existing, wanted, if_match=if_match)
             if updated is not None:
                 return _result(updated, "updated")
-            if if_match is not None:
-                raise EhrRefused("set ChargeItem status: the ChargeItem changed since the version given", 412)
+            if if_match is not None:   # the reviewer saw an older version: leave it, report what is there now
+                current = find(t, identifier)
+                return _result(current, "held") if current else Upsert("", "", "held")
     raise _conflict("set status")
 
 
@@ -201,7 +205,7 @@ def _body_or_headers(response, rid: str | None = None) -> dict:
 
 
 def _result(resource: dict, outcome: str) -> Upsert:
-    return Upsert(resource.get("id"), version_of(resource), outcome, resource.get("status"))
+    return Upsert(resource.get("id") or "", version_of(resource) or "", outcome, resource.get("status") or "")
 
 
 def _conflict(what: str) -> EhrUnavailable:

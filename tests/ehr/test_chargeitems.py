@@ -43,9 +43,10 @@ def test_moved_on_by_someone_else_is_held_and_left_alone(client, fhir_base_url):
     assert stored["status"] == "billable" and stored["quantity"]["value"] == 1
 
 
-def test_not_billable_is_held_too(client, fhir_base_url):
+@pytest.mark.parametrize("status", ["not-billable", "billed", "aborted"])
+def test_other_decisions_are_held_too(client, fhir_base_url, status):
     client.upsert_charge_item(charge_item(4))
-    someone_sets_status(fhir_base_url, 4, "not-billable")
+    someone_sets_status(fhir_base_url, 4, status)
     assert client.upsert_charge_item(charge_item(4, code="70487")).outcome == "held"
     assert server_items(fhir_base_url, 4)[0]["code"]["coding"][0]["code"] == "70486"
 
@@ -65,13 +66,13 @@ def test_withdrawing_what_was_never_posted_changes_nothing(client, fhir_base_url
     assert server_items(fhir_base_url) == []
 
 
-def test_reviewer_status_with_a_stale_version_is_refused(client, fhir_base_url):
+def test_reviewer_status_on_a_stale_version_is_held_not_written(client, fhir_base_url):
     old = client.upsert_charge_item(charge_item(7))
     new = client.upsert_charge_item(charge_item(7, quantity=3))
-    with pytest.raises(EhrRefused, match="changed since the version") as err:
-        client.set_charge_item_status(identifier(7), "billable", if_match=old.version_id)
-    assert err.value.status == 412
-    done = client.set_charge_item_status(identifier(7), "billable", if_match=new.version_id)
+    stale = client.set_charge_item_status(identifier(7), "billable", if_match=old.version_id)
+    assert (stale.outcome, stale.version_id, stale.status) == ("held", new.version_id, "planned")
+    assert server_items(fhir_base_url, 7)[0]["status"] == "planned"
+    done = client.set_charge_item_status(identifier(7), "billable", if_match=f'W/"{new.version_id}"')
     assert (done.outcome, done.status) == ("updated", "billable")
     assert server_items(fhir_base_url, 7)[0]["status"] == "billable"
 
