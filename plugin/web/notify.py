@@ -51,17 +51,16 @@ async def receive_notification(request: Request) -> JSONResponse:
     now = datetime.now(timezone.utc)
     events = notification_events(sub, note, service.sources.fhir_base_url, seen, now, cid)
     accepted = await store_and_queue(service, events)
-    await in_store(_record, service.store, sid, note)
+    await in_store(_record, service.store, sub, note)
     status, body = answer(accepted, cid)
     return JSONResponse({"kind": note.kind, **body}, status_code=200 if note.kind in STATUS_ONLY else status)
 
 
-def _record(store, sid: str, note) -> None:
+def _record(store, sub, note) -> None:
+    """Note the highest count seen (and the heartbeat period, for the sweeper's silence check)."""
     count = max([note.events_since_start or 0, *note.event_numbers]) or None
-    if note.kind in STATUS_ONLY:
-        state.record_heartbeat(store, sid, count)
-    else:
-        state.record_notification(store, sid, count)
+    record = state.record_heartbeat if note.kind in STATUS_ONLY else state.record_notification
+    record(store, sub.subscription_id, count, sub.heartbeat_period_s)
 
 
 def _seen(row) -> Seen | None:

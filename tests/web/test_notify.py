@@ -112,3 +112,20 @@ def test_not_json_media_type(service):
     r = service.notify("admission", b"<Bundle/>", headers={"content-type": "application/fhir+xml"})
     assert r.status_code == 415 and outcome_of(r)["code"] == "not-supported"
     assert service.nothing_kept()
+
+
+def test_a_subscription_silent_for_two_heartbeat_periods_is_requeried(service):
+    from datetime import datetime, timedelta, timezone
+
+    from plugin.store.models import SubscriptionState
+
+    quiet_since = datetime.now(timezone.utc) - timedelta(minutes=10)
+    with service.store.transaction() as session:
+        session.add(SubscriptionState(subscription_id="admission", events_since_start=3,
+                                      last_heartbeat_at=quiet_since, heartbeat_period_s=60))
+    assert service.notify("admission", SHAPES["R5"]("heartbeat", count=3)).status_code == 200
+    (event,) = service.events()
+    assert event.kind == "requery" and event.dedup_key.startswith("admission#silence-")
+    assert json.loads(event.body)["since"].startswith(quiet_since.isoformat()[:19])
+    assert service.notify("admission", SHAPES["R5"]("heartbeat", count=3)).status_code == 200
+    assert service.stored() == 1  # heard from again: no new requery
