@@ -1,7 +1,7 @@
 """create_app(settings): the ASGI app (Starlette) with its routes (routes.py) and its state.
 
 The store is opened (and migrated) once; sources are read from Settings once, so a bad secret or rate
-is a SettingsError at start. `clock` (Unix seconds) and `enqueue` can be given for tests.
+is a SettingsError at start. `clock` (Unix seconds) and `queue_event` (puts an event id on the queue) can be given for tests.
 """
 from __future__ import annotations
 

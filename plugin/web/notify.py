@@ -44,16 +44,24 @@ async def receive_notification(request: Request) -> JSONResponse:
     cid = correlation_id(request.scope)
     if note.kind == "resource":
         accepted = await store_and_queue(service, [resource_event(f"subscription:{sid}", raw, data, cid)])
-        status, body = answer(accepted, cid)
-        return JSONResponse({"kind": note.kind, **body}, status_code=status)
+        return _answer(note.kind, accepted, cid)
     check_subscription(sub, note)
-    seen = _seen(await in_store(state.get, service.store, sid))
+    return await _notification(service, sub, note, cid)
+
+
+async def _notification(service, sub, note, cid: str) -> JSONResponse:
+    """Events from what the store knows of the subscription; stored, queued, then the new count noted."""
+    seen = _seen(await in_store(state.get, service.store, sub.subscription_id))
     now = datetime.now(timezone.utc)
     events = notification_events(sub, note, service.sources.fhir_base_url, seen, now, cid)
     accepted = await store_and_queue(service, events)
     await in_store(_record, service.store, sub, note)
+    return _answer(note.kind, accepted, cid)
+
+
+def _answer(kind: str, accepted, cid: str) -> JSONResponse:
     status, body = answer(accepted, cid)
-    return JSONResponse({"kind": note.kind, **body}, status_code=200 if note.kind in STATUS_ONLY else status)
+    return JSONResponse({"kind": kind, **body}, status_code=200 if kind in STATUS_ONLY else status)
 
 
 def _record(store, sub, note) -> None:
