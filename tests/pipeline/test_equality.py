@@ -50,3 +50,17 @@ def test_pipeline_gives_the_cli_chargeitems(folder, ctx_factory):
     got = active(local_items(ctx))
     assert [i["code"] for i in got] == [i["code"] for i in want]
     assert got == want
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
+def test_pipeline_gives_the_cli_chargeitems_at_the_fhir_server(folder, ctx_factory, fhir_base_url):
+    from plugin.ehr import FhirClient
+
+    practice = practice_of(folder)
+    want = cli_items(folder, practice)
+    ctx = ctx_factory(practice, FHIR_BASE_URL=fhir_base_url)
+    send_direct(ctx, messy(feed.folder_events(folder), seed=len(folder.name) + 1))
+    drain(ctx)
+    got = active(FhirClient(fhir_base_url).search("ChargeItem", {}))
+    assert got == want
+    assert len({i["identifier"][0]["value"] for i in got}) == len(got)  # one ChargeItem per line
