@@ -83,6 +83,7 @@ class ValidatingRepository extends MemoryRepository {
   constructor(stats) {
     super();
     this.stats = stats;
+    this.byIdentifier = new Map(); // resourceType -> Map(lower-case "system|value" -> Set(id))
   }
 
   // updateResource and patchResource end in createResource, and so do conditional creates and updates
@@ -94,7 +95,60 @@ class ValidatingRepository extends MemoryRepository {
       throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: errors });
     }
     this.stats.writes++;
-    return super.createResource(resource, options);
+    const previous = resource.id && this.resources.get(resource.resourceType)?.get(resource.id);
+    const result = await super.createResource(resource, options);
+    if (previous) this.unindex(previous);
+    this.index(result);
+    return result;
+  }
+
+  async deleteResource(resourceType, id) {
+    const previous = this.resources.get(resourceType)?.get(id);
+    await super.deleteResource(resourceType, id);
+    if (previous) this.unindex(previous);
+  }
+
+  clear() {
+    super.clear();
+    this.byIdentifier?.clear();
+  }
+
+  // The in-memory search scans every resource of the type; an identifier search (what conditional
+  // create/update and the client's upsert do) looks its candidates up instead, then lets the router's
+  // own matcher, sort and paging decide on them. MemoryRepository.search has no await, so the swapped
+  // map is restored before any other request can run.
+  search(searchRequest) {
+    const ids = this.identifierCandidates(searchRequest);
+    const all = this.resources.get(searchRequest.resourceType);
+    if (!ids || !all) return super.search(searchRequest);
+    this.resources.set(searchRequest.resourceType, new Map([...ids].filter((id) => all.has(id)).map((id) => [id, all.get(id)])));
+    try {
+      return super.search(searchRequest);
+    } finally {
+      this.resources.set(searchRequest.resourceType, all);
+    }
+  }
+
+  identifierCandidates(searchRequest) {
+    const filter = (searchRequest.filters ?? []).find(
+      (f) => f.code === 'identifier' && f.operator === 'eq' && /^[^,\\]*\|[^,\\]+$/.test(f.value)
+    );
+    if (!filter) return undefined;
+    return this.byIdentifier.get(searchRequest.resourceType)?.get(filter.value.toLowerCase()) ?? new Set();
+  }
+
+  index(resource) {
+    let byToken = this.byIdentifier.get(resource.resourceType);
+    if (!byToken) this.byIdentifier.set(resource.resourceType, (byToken = new Map()));
+    for (const token of identifierTokens(resource)) {
+      if (!byToken.has(token)) byToken.set(token, new Set());
+      byToken.get(token).add(resource.id);
+    }
+  }
+
+  unindex(resource) {
+    const byToken = this.byIdentifier.get(resource.resourceType);
+    for (const token of identifierTokens(resource)) byToken?.get(token)?.delete(resource.id);
   }
 
   dump() {
@@ -107,7 +161,13 @@ class ValidatingRepository extends MemoryRepository {
     this.clear();
     for (const [k, v] of maps(state.resources)) this.resources.set(k, v);
     for (const [k, v] of maps(state.history)) this.history.set(k, v);
+    for (const byId of this.resources.values()) for (const r of byId.values()) this.index(r);
   }
+}
+
+function identifierTokens(resource) {
+  const list = Array.isArray(resource.identifier) ? resource.identifier : [];
+  return list.filter((i) => i?.value).map((i) => `${i.system ?? ''}|${i.value}`.toLowerCase());
 }
 
 // --- search parameter checking --------------------------------------------------------------

@@ -76,3 +76,22 @@ def test_stop_start_keeps_port_and_data_kill_loses_data(fhir_server):
     fhir_server.kill()
     fhir_server.start()
     assert httpx.get(f"{fhir_server.base_url}/ChargeItem").json()["total"] == 0
+
+
+def test_identifier_search_follows_updates_deletes_and_restarts(fhir_server):
+    base = fhir_server.base_url
+
+    def ids(token: str) -> list[str]:
+        return [e["resource"]["id"] for e in httpx.get(f"{base}/ChargeItem", params={"identifier": token}).json().get("entry", [])]
+
+    made = httpx.post(f"{base}/ChargeItem", json=item("a"), headers=FHIR_JSON).json()
+    other = httpx.post(f"{base}/ChargeItem", json=item("b"), headers=FHIR_JSON).json()
+    assert ids("urn:test|a") == [made["id"]] and ids("URN:TEST|A") == [made["id"]]   # token search ignores case
+    httpx.put(f"{base}/ChargeItem/{made['id']}", json=item("c", id=made["id"]), headers=FHIR_JSON).raise_for_status()
+    assert ids("urn:test|a") == [] and ids("urn:test|c") == [made["id"]]
+    assert sorted(ids("urn:test|c,urn:test|b")) == sorted([made["id"], other["id"]])   # OR: the scan decides
+    httpx.delete(f"{base}/ChargeItem/{other['id']}").raise_for_status()
+    assert ids("urn:test|b") == []
+    fhir_server.stop()
+    fhir_server.start()
+    assert ids("urn:test|c") == [made["id"]] and ids("urn:test|b") == []
