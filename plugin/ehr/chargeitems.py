@@ -18,12 +18,10 @@ import threading
 import weakref
 from urllib.parse import quote
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from plugin.ehr.transport import Transport, json_object
 from plugin.errors import EhrRefused, EhrUnavailable
-
-if TYPE_CHECKING:
-    from plugin.ehr.transport import Transport
 
 HELD_STATUSES = frozenset({"billable", "not-billable", "billed", "aborted"})
 STATUSES = ("planned", "billable", "not-billable", "aborted", "billed", "entered-in-error", "unknown")
@@ -57,7 +55,7 @@ def identifier_lock(base: str, identifier: dict) -> threading.Lock:
         return lock
 
 
-def upsert(t: "Transport", resource: dict) -> Upsert:
+def upsert(t: Transport, resource: dict) -> Upsert:
     if resource.get("resourceType") != "ChargeItem":
         raise ValueError("upsert_charge_item needs a ChargeItem")
     identifier = identifier_of(resource)
@@ -80,12 +78,13 @@ def upsert(t: "Transport", resource: dict) -> Upsert:
     raise _conflict("upsert")
 
 
-def set_status(t: "Transport", identifier: dict, status: str, *, if_match: str | None = None,
+def set_status(t: Transport, identifier: dict, status: str, *, if_match: str | None = None,
                respect_hold: bool = False) -> Upsert:
     """Move the ChargeItem with `identifier` to `status`. With `if_match` (a version id) the write is made
     only on that version: if the ChargeItem changed since, nothing is written and the outcome is "held"
-    (with the current version). Without, conflicts are re-read and retried. `respect_hold` leaves
-    ChargeItems in HELD_STATUSES alone (outcome "held"). No ChargeItem: EhrRefused (404)."""
+    (with the current version). Without, conflicts are re-read and retried. No ChargeItem: EhrRefused (404).
+    `respect_hold` (withdrawals) leaves ChargeItems in HELD_STATUSES alone (outcome "held") and takes a
+    missing ChargeItem as nothing to do (outcome "unchanged")."""
     if status not in STATUSES:
         raise ValueError(f"ChargeItem status {status!r}: expected one of {', '.join(STATUSES)}")
     _check_identifier(identifier)
@@ -112,15 +111,15 @@ def set_status(t: "Transport", identifier: dict, status: str, *, if_match: str |
     raise _conflict("set status")
 
 
-def withdraw(t: "Transport", identifier: dict) -> Upsert:
+def withdraw(t: Transport, identifier: dict) -> Upsert:
     """Status entered-in-error, unless held; "unchanged" when there is none or it is already withdrawn."""
     return set_status(t, identifier, WITHDRAWN, respect_hold=True)
 
 
-def find(t: "Transport", identifier: dict) -> dict | None:
+def find(t: Transport, identifier: dict) -> dict | None:
     url = t.base.join("ChargeItem")
     response = t.send("GET", url, "search ChargeItem", params={"identifier": search_token(identifier)})
-    bundle = response.json()
+    bundle = json_object(response, "search ChargeItem")
     found = [e["resource"] for e in bundle.get("entry") or []
              if isinstance(e, dict) and isinstance(e.get("resource"), dict)
              and e["resource"].get("resourceType") == "ChargeItem"]
@@ -163,7 +162,7 @@ def version_of(resource: dict) -> str | None:
     return meta.get("versionId") if isinstance(meta, dict) else None
 
 
-def _create(t: "Transport", wanted: dict, identifier: dict) -> dict | None:
+def _create(t: Transport, wanted: dict, identifier: dict) -> dict | None:
     """The created ChargeItem, or None when one with the identifier appeared meanwhile."""
     condition = "identifier=" + _quote(search_token(identifier))
     response = t.send("POST", t.base.join("ChargeItem"), "create ChargeItem", body=wanted,
@@ -173,7 +172,7 @@ def _create(t: "Transport", wanted: dict, identifier: dict) -> dict | None:
     return _body_or_headers(response)
 
 
-def _update(t: "Transport", existing: dict, wanted: dict, if_match: str | None = None) -> dict | None:
+def _update(t: Transport, existing: dict, wanted: dict, if_match: str | None = None) -> dict | None:
     """The updated ChargeItem, or None on a version conflict / vanished resource (look again)."""
     rid = existing.get("id")
     version = if_match or version_of(existing)
@@ -188,11 +187,8 @@ def _update(t: "Transport", existing: dict, wanted: dict, if_match: str | None =
 
 
 def _body_or_headers(response, rid: str | None = None) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("resourceType") == "ChargeItem":
+    body = json_object(response, "write ChargeItem", allow_empty=True)
+    if body.get("resourceType") == "ChargeItem":
         return body
     # return=minimal servers: id from Location, version from ETag
     location = response.headers.get("Location", "")

@@ -20,7 +20,7 @@ from plugin.ehr import chargeitems, provenance
 from plugin.ehr.auth import Auth, SmartBackendAuth, StaticBearer
 from plugin.ehr.base import Base
 from plugin.ehr.chargeitems import Upsert
-from plugin.ehr.transport import Transport
+from plugin.ehr.transport import Transport, json_object
 from plugin.errors import EhrRefused
 
 MAX_PAGES = 100
@@ -55,7 +55,7 @@ class FhirClient:
         response = self._t.send("GET", url, f"read {rtype}", expect=(404, 410))
         if response.status_code in (404, 410):
             return None
-        body = _json(response, f"read {rtype}")
+        body = json_object(response, f"read {rtype}")
         if body.get("resourceType") != rtype:
             raise EhrRefused(f"read {rtype}: the FHIR server answered with another resource type", response.status_code)
         return body
@@ -69,7 +69,7 @@ class FhirClient:
         found: list[dict] = []
         for _ in range(MAX_PAGES):
             response = self._t.send("GET", url, f"search {rtype}", params=query)
-            bundle = _json(response, f"search {rtype}")
+            bundle = json_object(response, f"search {rtype}")
             found.extend(e["resource"] for e in bundle.get("entry") or []
                          if isinstance(e, dict) and isinstance(e.get("resource"), dict)
                          and e["resource"].get("resourceType") == rtype)
@@ -98,7 +98,7 @@ class FhirClient:
         resource = provenance.build(targets, entities, device_display)
         response = self._t.send("POST", self.base.join("Provenance"), "create Provenance", body=resource,
                                 headers={"Prefer": "return=representation"})
-        body = _json(response, "create Provenance", allow_empty=True)
+        body = json_object(response, "create Provenance", allow_empty=True)
         rid = body.get("id") or response.headers.get("Location", "").split("Provenance/")[-1].split("/")[0]
         if not rid:
             raise EhrRefused("create Provenance: the FHIR server gave no id", response.status_code)
@@ -129,14 +129,3 @@ def _next_link(bundle: dict) -> str | None:
             return link["url"]
     return None
 
-
-def _json(response, what: str, allow_empty: bool = False) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        return body
-    if allow_empty and not response.content:
-        return {}
-    raise EhrRefused(f"{what}: the FHIR server answered {response.status_code} without a JSON object", response.status_code)

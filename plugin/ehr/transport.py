@@ -78,6 +78,20 @@ class Transport:
         raise refused(what, response)
 
 
+def json_object(response: httpx.Response, what: str, allow_empty: bool = False) -> dict:
+    """The response body as a JSON object; EhrRefused when it is something else ({} for an allowed empty body)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        return body
+    if allow_empty and not response.content:
+        return {}
+    raise EhrRefused(f"{what}: the FHIR server answered {response.status_code} without a JSON object",
+                     response.status_code)
+
+
 def unreachable(what: str, exc: Exception) -> EhrUnavailable:
     if isinstance(exc, httpx.TimeoutException):
         return EhrUnavailable(f"{what}: the FHIR server timed out ({type(exc).__name__})")
