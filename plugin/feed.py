@@ -22,7 +22,8 @@ from plugin import resources as fr
 from plugin.evidence.files import _walk, sniff
 from plugin.store.events import EventIn
 
-MESH_TYPES = {".stl": "model/stl", ".ply": "model/x-ply"}
+MESH_TYPES = {".stl": "model/stl", ".ply": "model/ply"}
+NOT_EVIDENCE = frozenset({"expected.json"})  # a test case's answer file, not something a clinical system sends
 
 
 def folder_events(folder: str | Path, source: str = "cli") -> list[EventIn]:
@@ -33,6 +34,8 @@ def folder_events(folder: str | Path, source: str = "cli") -> list[EventIn]:
     resources: list[dict] = []
     meshes: list[Path] = []
     for path in files:
+        if path.name in NOT_EVIDENCE:
+            continue
         kind = sniff(path)
         body = path.read_bytes()
         if kind == "dicom":
@@ -141,7 +144,7 @@ def folder_resources(folder: str | Path) -> list[dict]:
     out: list[dict] = []
     folder = Path(folder)
     for path in (_walk(folder) if folder.is_dir() else [folder]):
-        if sniff(path) == "json":
+        if path.name not in NOT_EVIDENCE and sniff(path) == "json":
             data = json.loads(path.read_bytes())
             if not _is_dicom_json(data):
                 out += _resources(data)
