@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from plugin.ehr.transport import Transport, json_object
 from plugin.errors import EhrRefused, EhrUnavailable

@@ -75,15 +75,20 @@ class FhirServer:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
-        self._proc = None
+        self._close_pipes()
 
     def kill(self) -> None:
         """SIGKILL: the data is lost (the next start begins empty)."""
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait()
-            self._proc = None
+            self._close_pipes()
         self.state_file.unlink(missing_ok=True)
+
+    def _close_pipes(self) -> None:
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            pipe.close()
+        self._proc = None
 
     def reset(self) -> None:
         self.control("POST", "$reset", {})
@@ -103,8 +108,9 @@ class FhirServer:
         node = shutil.which("node")
         log = open(self.log_file, "ab")
         cmd = [node, str(SERVER_DIR / "server.js"), "--port", str(self.port or 0), "--host", "127.0.0.1",
-               "--state", str(self.state_file)]
-        proc = subprocess.Popen(cmd, cwd=SERVER_DIR, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+               "--state", str(self.state_file), "--stdin-lifeline", "yes"]
+        # stdin stays open while this process lives: if pytest dies, the server sees EOF and exits
+        proc = subprocess.Popen(cmd, cwd=SERVER_DIR, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.PIPE)
         log.close()
         line = _first_line(proc, deadline - time.monotonic())
         if not line.startswith("listening "):

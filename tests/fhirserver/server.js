@@ -2,7 +2,7 @@
 /*
  * A validating FHIR R4 server for the tests: Medplum's fhir-router on an in-memory repository.
  *
- *   node server.js --port 0 [--host 127.0.0.1] [--state FILE]
+ *   node server.js --port 0 [--host 127.0.0.1] [--state FILE] [--stdin-lifeline yes]
  *
  * Prints one line `listening <port>` on stdout when ready. FHIR base: http://127.0.0.1:<port>/fhir
  *
@@ -27,7 +27,8 @@
  *   GET  /$stats               {"token_requests":n,"fhir_requests":n,"writes":n,"last_accept":"..."}
  *
  * With --state FILE the repository is written to FILE on SIGTERM/SIGINT and read back at start, so a
- * stop/start keeps the data (a SIGKILL loses what changed since the last start).
+ * stop/start keeps the data (a SIGKILL loses what changed since the last start). With --stdin-lifeline
+ * the server exits when its stdin closes, so it cannot outlive a test run that was killed.
  */
 const http = require('node:http');
 const crypto = require('node:crypto');
@@ -451,7 +452,7 @@ async function handle(state, req, res) {
 }
 
 function parseArgs(argv) {
-  const args = { port: 0, host: '127.0.0.1', state: undefined };
+  const args = { port: 0, host: '127.0.0.1', state: undefined, 'stdin-lifeline': undefined };
   for (let i = 0; i < argv.length; i += 2) args[argv[i].replace(/^--/, '')] = argv[i + 1];
   return args;
 }
@@ -474,6 +475,11 @@ function main() {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  if (args['stdin-lifeline']) {
+    process.stdin.on('end', shutdown);
+    process.stdin.on('error', shutdown);
+    process.stdin.resume();
+  }
   server.listen(Number(args.port), args.host, () => {
     process.stdout.write(`listening ${server.address().port}\n`);
   });
