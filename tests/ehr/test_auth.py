@@ -141,22 +141,13 @@ def test_static_bearer_sends_its_token(fhir_server, rsa_key):
     assert "not-issued" not in repr(StaticBearer("not-issued"))
 
 
-class _Settings:
-    fhir_version = "R4"
-    fhir_auth = "smart"
-    smart_token_url = ""
-    smart_client_id = "dwcoder"
-    smart_kid = "k1"
-    smart_alg = "ES384"
-    smart_scope = "system/ChargeItem.cruds"
-
-
-def test_client_from_settings(fhir_server, ec_key):
-    assert client_from_settings(type("S", (), {"fhir_base_url": ""})()) is None
+def test_client_from_settings(fhir_server, ec_key, tmp_path):
+    from plugin.settings import Settings
+    assert client_from_settings(Settings.from_env({"DWCODER_HOME": str(tmp_path)}, dotenv=None)) is None
     _register(fhir_server, ec_key[1])
-    settings = _Settings()
-    settings.fhir_base_url = fhir_server.base_url
-    settings.smart_private_key = ec_key[0]
-    with client_from_settings(settings) as c:
+    env = {"DWCODER_HOME": str(tmp_path), "FHIR_BASE_URL": fhir_server.base_url, "FHIR_AUTH": "smart",
+           "SMART_TOKEN_URL": f"{fhir_server.root}/auth/token", "SMART_CLIENT_ID": "dwcoder",
+           "SMART_PRIVATE_KEY": ec_key[0], "SMART_KID": "k1", "SMART_ALG": "ES384"}
+    with client_from_settings(Settings.from_env(env, dotenv=None)) as c:
         assert c.upsert_charge_item(charge_item(1)).outcome == "created"
     assert fhir_server.stats()["token_requests"] == 1
