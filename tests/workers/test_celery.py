@@ -175,3 +175,33 @@ def test_redis_restarted_empty_while_events_are_queued(database_url, tmp_path):
         for w in workers:
             w.kill()
         own.stop()
+
+
+def test_fhir_server_down_for_30_seconds(database_url, tmp_path, shared_redis, fhir_server):
+    """Write-back to the real FHIR server while it is stopped for 30 s: retried with backoff, nothing lost."""
+    from plugin.ehr import FhirClient
+
+    workers: list[Worker] = []
+    timing = {**TIMING, "DWCODER_MAX_ATTEMPTS": "30"}
+    rig = Rig({"DATABASE_URL": database_url, "REDIS_URL": shared_redis, "DWCODER_HOME": str(tmp_path),
+               "DWCODER_PRACTICE": PRACTICE, "FHIR_BASE_URL": fhir_server.base_url, **timing}, tmp_path, workers)
+    try:
+        rig.worker("w1", beat=True)
+        fhir_server.stop()
+        down_at = time.monotonic()
+        rig.send(messy(feed.folder_events(EXAMPLE), seed=13))
+        while time.monotonic() - down_at < 30:
+            time.sleep(0.5)
+        with rig.ctx.store.sessions() as s:
+            assert s.scalar(select(func.count()).select_from(pipeline.Case).where(pipeline.Case.dirty.is_(True))) > 0
+        fhir_server.start()
+        rig.wait_settled(120)
+        items = FhirClient(fhir_server.base_url).search("ChargeItem", {})
+        assert active(items) == _expected()
+        assert len({i["identifier"][0]["value"] for i in items}) == len(items)
+        assert rig.counts()["dead"] == 0
+        assert "will be retried" in workers[0].text() or "EhrUnavailable" in workers[0].text()
+    finally:
+        for w in workers:
+            w.kill()
+        rig.ctx.store.dispose()
