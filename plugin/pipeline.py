@@ -108,7 +108,10 @@ def process_event(ctx: Context, event_id: int) -> str:
         log("event will be retried", logging.WARNING, reason=type(exc).__name__, **fields)
         raise
     for group in sorted(groups):
-        queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=ctx.settings.settle_s)
+        if ctx.settings.settle_s == 0 and len(groups) == 1:  # no burst to wait for: recompute here, one hop less
+            recompute_case(ctx, group)
+        else:
+            queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=ctx.settings.settle_s)
     log("event processed", groups=len(groups), evidence=len(parsed.items), problems=len(parsed.problems),
         ms=elapsed_ms(start), **fields)
     return "done"
