@@ -109,7 +109,10 @@ def process_event(ctx: Context, event_id: int) -> str:
         raise
     for group in sorted(groups):
         if ctx.settings.settle_s == 0 and len(groups) == 1:  # no burst to wait for: recompute here, one hop less
-            recompute_case(ctx, group)
+            try:
+                recompute_case(ctx, group)
+            except transient_errors():  # the event itself is done; its case is retried on its own
+                queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=backoff_s(0))
         else:
             queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=ctx.settings.settle_s)
     log("event processed", groups=len(groups), evidence=len(parsed.items), problems=len(parsed.problems),
@@ -555,9 +558,10 @@ def local_handler(ctx: Context):
     return handle
 
 
-def start_local(ctx: Context, threads: int = 1, sweep_every_s: float = 5.0) -> "queue.LocalQueue":
+def start_local(ctx: Context, threads: int = 1, sweep_every_s: float | None = None) -> "queue.LocalQueue":
     """Start the embedded queue (no REDIS_URL) and a sweeper; events left queued from before are picked up."""
     local = queue.LocalQueue(local_handler(ctx), threads).start()
+    sweep_every_s = sweep_every_s or ctx.settings.sweep_every_s
     stop = threading.Event()
 
     def sweeper() -> None:

@@ -24,6 +24,7 @@ Unset means the embedded default:
     DWCODER_RATE        default requests per second per source (200)
     DWCODER_SETTLE_S    seconds a case's burst of events must be quiet before it is recomputed (0.3)
     DWCODER_EVENT_TIMEOUT_S  an event not finished this long after it was queued is queued again (60)
+    DWCODER_SWEEP_EVERY_S    how often the sweeper runs (5; Celery beat or the local queue)
     DWCODER_MAX_ATTEMPTS     attempts of one event before it becomes a dead letter (8)
     DWCODER_TASK_TIME_LIMIT_S  hard limit of one task (120); DWCODER_VISIBILITY_TIMEOUT_S must exceed it (300)
     DWCODER_HOST, DWCODER_PORT   where `dwcoder serve` listens (127.0.0.1, 8000)
@@ -67,6 +68,7 @@ class Settings:
     rate: float = 200.0
     settle_s: float = 0.3
     event_timeout_s: float = 60.0
+    sweep_every_s: float = 5.0
     max_attempts: int = 8
     task_time_limit_s: float = 120.0
     visibility_timeout_s: float = 300.0
@@ -140,6 +142,7 @@ def _build(env: dict[str, str]) -> Settings:
         rate=_number(env, "DWCODER_RATE", 200.0, minimum=0.001),
         settle_s=_number(env, "DWCODER_SETTLE_S", 0.3, minimum=0),
         event_timeout_s=_number(env, "DWCODER_EVENT_TIMEOUT_S", 60.0, minimum=1),
+        sweep_every_s=_number(env, "DWCODER_SWEEP_EVERY_S", 5.0, minimum=0.1),
         max_attempts=int(_number(env, "DWCODER_MAX_ATTEMPTS", 8, minimum=1, integer=True)),
         task_time_limit_s=timeout, visibility_timeout_s=visibility,
         host=env.get("DWCODER_HOST", "127.0.0.1"),

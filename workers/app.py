@@ -11,8 +11,6 @@
 """
 from __future__ import annotations
 
-import os
-
 from celery import Celery
 
 from plugin import logs
@@ -28,5 +26,5 @@ logs.setup(settings.log_level)
 app = Celery("dwcoder", include=["workers.tasks"])
 app.conf.update(celery_config(settings))
 app.conf.beat_schedule = {
-    "sweep": {"task": TASK_SWEEP, "schedule": float(os.environ.get("DWCODER_SWEEP_EVERY_S", "5"))},
+    "sweep": {"task": TASK_SWEEP, "schedule": settings.sweep_every_s},
 }
