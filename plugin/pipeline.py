@@ -121,19 +121,23 @@ def process_event(ctx: Context, event_id: int) -> str:
 
 
 def _claim(ctx: Context, event_id: int):
+    """Mark the event processing and count the attempt, in one statement (committed before the work starts,
+    so a worker killed mid-task still counts); the status it already had when it is done, dead or missing."""
     with ctx.store.transaction() as s:
+        got = s.execute(update(Event).where(Event.id == event_id, Event.status.in_(("queued", "processing")),
+                                            Event.attempts < ctx.settings.max_attempts)
+                        .values(attempts=Event.attempts + 1, status="processing", started_at=datetime.now(timezone.utc))
+                        .returning(Event.kind, Event.body, Event.content_type, Event.correlation_id)).first()
+        if got is not None:
+            return tuple(got)
         row = s.get(Event, event_id, with_for_update=True)
         if row is None:
             return None
         if row.status in ("done", "dead"):
             return row.status
-        if row.attempts >= ctx.settings.max_attempts:
-            out_of = f"gave up after {row.attempts} attempts (last: {row.last_error or 'worker lost'})"
-            _dead_in(s, row, "TooManyAttempts", out_of)
-            return "dead"
-        row.attempts += 1
-        row.status, row.started_at = "processing", datetime.now(timezone.utc)
-        return row.kind, row.body, row.content_type, row.correlation_id
+        out_of = f"gave up after {row.attempts} attempts (last: {row.last_error or 'worker lost'})"
+        _dead_in(s, row, "TooManyAttempts", out_of)
+        return "dead"
 
 
 def _release(ctx: Context, event_id: int, reason: str) -> None:
@@ -336,8 +340,8 @@ def _store_parsed(ctx: Context, event_id: int, parsed: Parsed, correlation: str)
                 groups = {g for g in groups if g}
                 for group in sorted(groups):
                     mark_dirty(s, group, correlation)
-                row = s.get(Event, event_id, with_for_update=True)
-                row.status, row.finished_at, row.last_error = "done", datetime.now(timezone.utc), ""
+                s.execute(update(Event).where(Event.id == event_id)
+                          .values(status="done", finished_at=datetime.now(timezone.utc), last_error=""))
                 return groups
         except IntegrityError:
             if attempt == 2:
