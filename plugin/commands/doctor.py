@@ -1,7 +1,7 @@
 """`dwcoder doctor`: check the settings and each configured connection; say exactly what is wrong.
 
 Checks, in order: settings (every variable), the database (connect, migrate), the queue (Redis PING, or the
-local queue), the FHIR server (GET metadata through the client, with its auth), the mappings. Exit 0 when all
+local queue), the FHIR server (one ChargeItem read through the client, with its auth), the mappings. Exit 0 when all
 pass, 1 otherwise. Passwords and tokens are never printed.
 """
 from __future__ import annotations
@@ -94,9 +94,9 @@ def _check_fhir(settings, report) -> None:
         from plugin.ehr import client_from_settings
 
         client = client_from_settings(settings)
-        found = client.search("ChargeItem", {"_count": "1"})
-        report("FHIR server", True, f"{settings.fhir_base_url} answers a ChargeItem search ({len(found)} found, "
-                                    f"auth {settings.fhir_auth}, FHIR {settings.fhir_version})")
+        client.read("ChargeItem/dwcoder-doctor-probe")  # one request: 404 is fine, 401/403/5xx/no answer is not
+        report("FHIR server", True, f"{settings.fhir_base_url} answers a ChargeItem read "
+                                    f"(auth {settings.fhir_auth}, FHIR {settings.fhir_version})")
     except Exception as exc:
         report("FHIR server", False, f"{settings.fhir_base_url}: {_reason(exc)}")
 

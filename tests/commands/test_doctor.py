@@ -20,7 +20,7 @@ def test_real_services_pass(tmp_path, postgres_url, fhir_base_url):
     results, lines = _run({"DWCODER_HOME": str(tmp_path), "DATABASE_URL": postgres_url,
                            "REDIS_URL": "redis://127.0.0.1:6379/12", "FHIR_BASE_URL": fhir_base_url})
     assert all(ok for ok, _ in results.values()), lines
-    assert "answers PING" in results["queue"][1] and "answers a ChargeItem search" in results["FHIR server"][1]
+    assert "answers PING" in results["queue"][1] and "answers a ChargeItem read" in results["FHIR server"][1]
 
 
 def test_each_broken_connection_is_named(tmp_path):
