@@ -3,6 +3,7 @@
     dwcoder suggest PATH... [--claim dental|medical] [--practice SYSTEM|VALUE] [--format json|fhir|table]
                             [--fhir-version R4|R5] [--mappings DIR]... [--explain]
     dwcoder mappings check [DIR]
+    dwcoder serve | demo | doctor | dead-letters list|show|replay   (the event service: plugin/commands/)
 
 Exit status: 0 all input was used (input of only context resources, with no clinical evidence, included);
 1 some input was skipped (named on stderr and in "skipped"); 2 the command itself could not run (bad
@@ -18,12 +19,10 @@ import sys
 from typing import Sequence
 
 from plugin import mappings
-from plugin.case import assemble
-from plugin.engine import service_day, suggest
-from plugin.engine.explain import explain as explain_case
+from plugin.coding import code_evidence
 from plugin.errors import CoderError
 from plugin.evidence.files import read_paths
-from plugin.evidence.model import FhirResource, ReadResult
+from plugin.evidence.model import FhirResource
 from plugin.suggestion import Suggestion
 
 
@@ -56,34 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     check = msub.add_parser("check", help="validate a mappings folder (a year folder, a base with years, or a practice override)")
     check.add_argument("folder", nargs="?", default=str(mappings.BASE_DIR))
     check.set_defaults(run=_check)
+    from plugin.commands import register
+
+    register(sub)
     return parser
 
 
 def code_paths(paths: list[str], practice: str, claim: str | None, extra: tuple[str, ...] = (),
                explain: bool = False) -> list[Suggestion]:
     """Read, assemble and code: the whole job behind `dwcoder suggest`."""
-    return code_read(read_paths(paths), practice, claim, extra, explain)
-
-
-def code_read(read: ReadResult, practice: str, claim: str | None, extra: tuple[str, ...] = (),
-              explain: bool = False) -> list[Suggestion]:
-    """Assemble and code what was read (the pipeline reads request bodies itself)."""
-    base = mappings.load(extra)
-    out = []
-    for case in assemble(read, practice, claim, base):
-        year = int(case.date[:4]) if case.date[:4].isdigit() else None
-        maps = mappings.load(extra, year)
-        out.append(suggest(case, maps))
-        if explain:
-            out[-1].explanation = explain_case(case, maps, service_day(case, maps))
-    if not out and read.problems:
-        out.append(Suggestion(case="(none)", claim=claim or "", practice=practice, skipped=[p.as_dict() for p in read.problems]))
-    return out
+    return code_evidence(read_paths(paths), practice, claim, extra, explain)
 
 
 def _suggest(args: argparse.Namespace) -> int:
     read = read_paths(args.paths)
-    results = code_read(read, args.practice, args.claim, tuple(args.mappings), args.explain)
+    results = code_evidence(read, args.practice, args.claim, tuple(args.mappings), args.explain)
     for note in read.notifications:  # not an error: what the pipeline must fetch, by type and count only
         print(f"dwcoder: {note.source}: {note.summary()}", file=sys.stderr)
     if not results:

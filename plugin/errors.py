@@ -17,8 +17,17 @@
     │   ├── PatientMismatch         a record whose encounter (or study) belongs to another patient: reported, not billed
     │   └── UnreadableInput         a reader failed on this file or resource unexpectedly (a defect in the plugin,
     │                               contained: the file or resource is named, the rest is still read)
-    └── MappingError                mappings/ (or a practice's override folder) is wrong: names file and rule
-        └── ConfigError             a setting has a bad value: names the key and the value
+    ├── MappingError                mappings/ (or a practice's override folder) is wrong: names file and rule
+    │   └── ConfigError             a setting has a bad value: names the key and the value
+    └── PipelineError               the event service (dwcoder serve, workers)
+        ├── SettingsError           (core) an environment / .env setting is missing or bad: names the variable
+        ├── StoreUnavailable        (core) the database cannot take the event: the web layer answers 503
+        ├── Unprocessable           (core) a stored event cannot be used at all: it goes to the dead letters
+        ├── SourceRefused           (sources) the web layer refuses a request: HTTP status + OperationOutcome code
+        └── EhrError                (ehr) talking to the EHR's FHIR server failed
+            ├── EhrUnavailable      connection error, timeout, 5xx, 429 (retry_after kept): retried with backoff
+            ├── EhrRefused          any other 4xx (or the server's token endpoint refused us): not retried
+            └── ForeignUrl          a URL outside the configured FHIR base: refused, never fetched
 
 InputError carries `source` (file name, resource reference) so a message always says where, and
 `detail` (the message without it). Readers do not stop at one bad input: they turn the error into a
@@ -107,3 +116,76 @@ class MappingError(CoderError):
 
 class ConfigError(MappingError):
     """A setting has a bad value; the message names the key and the value."""
+
+
+# ------------------------------------------------------------------------------ pipeline (core)
+class PipelineError(CoderError):
+    """Base of the event service's errors (dwcoder serve, the workers)."""
+
+
+class SettingsError(PipelineError):
+    """A setting from the environment or .env is bad; the message names the variable and the value."""
+
+
+class StoreUnavailable(PipelineError):
+    """The database cannot take the event (down, locked too long, not migrated): answer 503, the sender retries."""
+
+
+class Unprocessable(PipelineError):
+    """A stored event cannot be used at all (its reason is kept with the dead letter); never retried."""
+
+    def __init__(self, message: str, reason: str = "Unprocessable") -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+# ------------------------------------------------------------------------------ pipeline (sources)
+class SourceRefused(PipelineError):
+    """The web layer refuses a request; nothing of it is stored or queued.
+
+    `status` is the HTTP status, `code` the OperationOutcome issue code, `expression` the FHIRPath of
+    the element at fault (invalid FHIR), `retry_after` seconds (429). The message never holds payload values.
+    """
+
+    def __init__(self, status: int, code: str, message: str, expression: str = "", retry_after: int | None = None) -> None:
+        self.status = status
+        self.code = code
+        self.expression = expression
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+# ------------------------------------------------------------------------------ pipeline (ehr)
+class EhrError(PipelineError):
+    """Talking to the EHR's FHIR server failed. `status` is the HTTP status when there was one (else 0).
+
+    Messages name the interaction ("PUT ChargeItem") and the server's OperationOutcome issue text, never a
+    URL with its query, a token or resource contents.
+    """
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class EhrUnavailable(EhrError):
+    """Connection error, timeout, 5xx or 429: transient, retried with backoff (at least `retry_after` s)."""
+
+    def __init__(self, message: str, status: int = 0, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status)
+
+
+class EhrRefused(EhrError):
+    """Any other 4xx: the request itself is wrong (invalid resource, forbidden, conflict): not retried.
+
+    `issues` holds the OperationOutcome's issues as (code, expression, text) triples.
+    """
+
+    def __init__(self, message: str, status: int = 0, issues: tuple[tuple[str, str, str], ...] = ()) -> None:
+        self.issues = issues
+        super().__init__(message, status)
+
+
+class ForeignUrl(EhrError):
+    """A URL (found in a payload or a next link) outside the configured FHIR base: never fetched."""

@@ -1,0 +1,266 @@
+"""The service's settings: from the environment (a `.env` file in the working folder is read first, and
+the environment wins over it), validated once at start.
+
+A bad value raises `SettingsError` naming the variable and the value (secrets are never repeated).
+Unset means the embedded default:
+
+    DWCODER_HOME        folder for the SQLite file and local state           (default ~/.dwcoder)
+    DATABASE_URL        sqlite:///... or postgresql://...                    (default sqlite under DWCODER_HOME)
+    REDIS_URL           redis://host:port/db: Celery broker                  (unset: local in-process queue)
+    FHIR_BASE_URL       the EHR's FHIR base                                  (unset: embedded ChargeItem store)
+    FHIR_VERSION        R4 | R4B | R5                                        (R4)
+    FHIR_AUTH           none | bearer | smart                                (none)
+    FHIR_BEARER_TOKEN   static token when FHIR_AUTH=bearer
+    SMART_TOKEN_URL, SMART_CLIENT_ID, SMART_PRIVATE_KEY (PEM text or a file), SMART_KID,
+    SMART_ALG (RS384 | ES384), SMART_SCOPE               when FHIR_AUTH=smart
+    DWCODER_PRACTICE    billing practice identifier SYSTEM|VALUE
+    DWCODER_CLAIM       dental | medical                                     (unset: from Coverage, else mappings)
+    DWCODER_MAPPINGS    practice override folders, separated by the path separator
+    WEBHOOK_SOURCES     JSON (or a file holding it): {name: [secrets]} or
+                        {name: {"secrets": [...], "max_body_bytes": n, "rate": "20/s", "burst": 40}}
+    SUBSCRIPTIONS       JSON (or a file): {subscription id: "Authorization: Bearer ..." | null | {...}}
+                        (plugin/sources/config.py documents the object form)
+    DWCODER_MAX_BODY_BYTES  default body limit per request (67108864)
+    DWCODER_RATE        default requests per second per source (200)
+    DWCODER_SETTLE_S    seconds a case's burst of events must be quiet before it is recomputed (0.3)
+    DWCODER_EVENT_TIMEOUT_S  an event not finished this long after it was queued is queued again (60)
+    DWCODER_SWEEP_EVERY_S    how often the sweeper runs (5; Celery beat or the local queue)
+    DWCODER_MAX_ATTEMPTS     attempts of one event before it becomes a dead letter (8)
+    DWCODER_TASK_TIME_LIMIT_S  hard limit of one task (120); DWCODER_VISIBILITY_TIMEOUT_S must exceed it (300)
+    DWCODER_HOST, DWCODER_PORT   where `dwcoder serve` listens (127.0.0.1, 8000)
+    DWCODER_LOG_LEVEL   DEBUG | INFO | WARNING | ERROR (INFO)
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from plugin.errors import SettingsError
+
+SECRET_NAMES = frozenset({"FHIR_BEARER_TOKEN", "SMART_PRIVATE_KEY", "WEBHOOK_SOURCES", "SUBSCRIPTIONS", "DATABASE_URL", "REDIS_URL"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    redis_url: str = ""
+    fhir_base_url: str = ""
+    fhir_version: str = "R4"
+    fhir_auth: str = "none"
+    fhir_bearer_token: str = field(default="", repr=False)
+    smart_token_url: str = ""
+    smart_client_id: str = ""
+    smart_private_key: str = field(default="", repr=False)
+    smart_kid: str = ""
+    smart_alg: str = "RS384"
+    smart_scope: str = "system/ChargeItem.cruds system/Provenance.c system/*.rs"
+    practice: str = ""
+    claim: str | None = None
+    mappings: tuple[str, ...] = ()
+    webhook_sources: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    subscriptions: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    max_body_bytes: int = 64 * 1024 * 1024
+    rate: float = 200.0
+    settle_s: float = 0.3
+    event_timeout_s: float = 60.0
+    sweep_every_s: float = 5.0
+    max_attempts: int = 8
+    task_time_limit_s: float = 120.0
+    visibility_timeout_s: float = 300.0
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @property
+    def embedded_queue(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def embedded_ehr(self) -> bool:
+        return not self.fhir_base_url
+
+    @property
+    def database_kind(self) -> str:
+        return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> "Settings":
+        """Settings from `env` (default: os.environ over the .env file); raises SettingsError."""
+        values = dict(_dotenv(dotenv)) if env is None and dotenv else {}
+        values.update(os.environ if env is None else env)
+        return _build({k: v for k, v in values.items() if v is not None and str(v).strip() != ""})
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    return Settings.from_env(env)
+
+
+# ------------------------------------------------------------------------------------------ parsing
+def _dotenv(path: str | Path) -> dict[str, str]:
+    if not Path(path).is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _build(env: dict[str, str]) -> Settings:
+    home = Path(env.get("DWCODER_HOME") or Path.home() / ".dwcoder").expanduser()
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{home / 'dwcoder.db'}"
+    _check_url("DATABASE_URL", database_url, ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "postgres"))
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    redis_url = env.get("REDIS_URL", "")
+    if redis_url:
+        _check_url("REDIS_URL", redis_url, ("redis", "rediss"))
+    fhir = env.get("FHIR_BASE_URL", "").rstrip("/")
+    if fhir:
+        _check_url("FHIR_BASE_URL", fhir, ("http", "https"), need_host=True)
+    auth = _choice(env, "FHIR_AUTH", ("none", "bearer", "smart"), "none")
+    timeout = _number(env, "DWCODER_TASK_TIME_LIMIT_S", 120.0, minimum=1)
+    visibility = _number(env, "DWCODER_VISIBILITY_TIMEOUT_S", max(300.0, timeout * 2), minimum=1)
+    if visibility <= timeout:
+        raise SettingsError(f"DWCODER_VISIBILITY_TIMEOUT_S={visibility:g} must be longer than DWCODER_TASK_TIME_LIMIT_S={timeout:g} "
+                            "(else a running task is handed to a second worker)")
+    settings = Settings(
+        home=home, database_url=database_url, redis_url=redis_url, fhir_base_url=fhir,
+        fhir_version=_choice(env, "FHIR_VERSION", ("R4", "R4B", "R5"), "R4"), fhir_auth=auth,
+        fhir_bearer_token=env.get("FHIR_BEARER_TOKEN", ""), smart_token_url=env.get("SMART_TOKEN_URL", ""),
+        smart_client_id=env.get("SMART_CLIENT_ID", ""), smart_private_key=_pem(env.get("SMART_PRIVATE_KEY", "")),
+        smart_kid=env.get("SMART_KID", ""), smart_alg=_choice(env, "SMART_ALG", ("RS384", "ES384"), "RS384"),
+        smart_scope=env.get("SMART_SCOPE", Settings.smart_scope),
+        practice=_practice(env.get("DWCODER_PRACTICE", "")),
+        claim=_choice(env, "DWCODER_CLAIM", ("dental", "medical"), "") or None,
+        mappings=_folders(env.get("DWCODER_MAPPINGS", "")),
+        webhook_sources=_webhook_sources(env), subscriptions=_subscriptions(env),
+        max_body_bytes=int(_number(env, "DWCODER_MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=1, integer=True)),
+        rate=_number(env, "DWCODER_RATE", 200.0, minimum=0.001),
+        settle_s=_number(env, "DWCODER_SETTLE_S", 0.3, minimum=0),
+        event_timeout_s=_number(env, "DWCODER_EVENT_TIMEOUT_S", 60.0, minimum=1),
+        sweep_every_s=_number(env, "DWCODER_SWEEP_EVERY_S", 5.0, minimum=0.1),
+        max_attempts=int(_number(env, "DWCODER_MAX_ATTEMPTS", 8, minimum=1, integer=True)),
+        task_time_limit_s=timeout, visibility_timeout_s=visibility,
+        host=env.get("DWCODER_HOST", "127.0.0.1"),
+        port=int(_number(env, "DWCODER_PORT", 8000, minimum=0, integer=True)),
+        log_level=_choice(env, "DWCODER_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+    )
+    _check_auth(settings)
+    return settings
+
+
+def _shown(name: str, value: str) -> str:
+    return "(hidden)" if name in SECRET_NAMES else repr(value)
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...], need_host: bool = False) -> None:
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        raise SettingsError(f"{name}={_shown(name, value) if name not in ('DATABASE_URL', 'REDIS_URL') else repr(scheme + '://...')}: "
+                            f"the scheme must be one of {', '.join(s + '://' for s in schemes)}")
+    if need_host and not parts.hostname:
+        raise SettingsError(f"{name}={value!r}: no host name")
+    if name == "FHIR_BASE_URL" and (parts.query or parts.fragment):
+        raise SettingsError(f"{name}={value!r}: a FHIR base has no query or fragment")
+
+
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...], default: str, upper: bool = False) -> str:
+    value = env.get(name, default)
+    value = value.upper() if upper else value
+    if value not in allowed and value != default:
+        raise SettingsError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
+def _number(env: dict[str, str], name: str, default: float, minimum: float, integer: bool = False) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected {'a whole number' if integer else 'a number'}") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r}: must be at least {minimum:g}")
+    return value
+
+
+def _practice(value: str) -> str:
+    if value and (value.count("|") > 1 or value.endswith("|")):
+        raise SettingsError(f"DWCODER_PRACTICE={value!r}: expected SYSTEM|VALUE, e.g. http://hl7.org/fhir/sid/us-npi|1234567893")
+    return value
+
+
+def _folders(value: str) -> tuple[str, ...]:
+    folders = tuple(p for p in value.split(os.pathsep) if p)
+    for folder in folders:
+        if not Path(folder).is_dir():
+            raise SettingsError(f"DWCODER_MAPPINGS={value!r}: {folder!r} is not a folder")
+    return folders
+
+
+def _pem(value: str) -> str:
+    if value and "-----BEGIN" not in value:
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise SettingsError("SMART_PRIVATE_KEY: neither PEM text nor a readable file (the value is not shown)")
+        return path.read_text()
+    return value
+
+
+def _json_setting(env: dict[str, str], name: str) -> Any:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    if not raw.startswith("{"):
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            raise SettingsError(f"{name}: neither JSON nor a readable file ({raw[:80]!r})")
+        raw = path.read_text()
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{name}: expected a JSON object keyed by name, got {type(data).__name__}")
+    return data
+
+
+def _webhook_sources(env: dict[str, str]) -> dict[str, Any]:
+    """Name -> list of secrets or {"secrets": [...], "max_body_bytes": n, "rate": r, "burst": b}.
+
+    Checked here for shape; plugin.sources.config checks secrets and rates in detail when the app starts."""
+    data = _json_setting(env, "WEBHOOK_SOURCES")
+    for name, spec in data.items():
+        secrets = spec if isinstance(spec, list) else spec.get("secrets") if isinstance(spec, dict) else None
+        if not isinstance(secrets, list) or not secrets or not all(isinstance(x, str) and x for x in secrets):
+            raise SettingsError(f"WEBHOOK_SOURCES[{name!r}]: expected a non-empty list of secrets, or an object with "
+                                "\"secrets\" (values not shown)")
+    return data
+
+
+def _subscriptions(env: dict[str, str]) -> dict[str, Any]:
+    """Subscription id -> the channel header line it sends ("Authorization: Bearer ..."), null, or an object."""
+    data = _json_setting(env, "SUBSCRIPTIONS")
+    for sub_id, spec in data.items():
+        if spec is not None and not isinstance(spec, (str, dict)):
+            raise SettingsError(f"SUBSCRIPTIONS[{sub_id!r}]: expected the channel header as a string, null or an object")
+    return data
+
+
+def _check_auth(s: Settings) -> None:
+    if s.fhir_auth != "none" and not s.fhir_base_url:
+        raise SettingsError(f"FHIR_AUTH={s.fhir_auth!r} needs FHIR_BASE_URL")
+    if s.fhir_auth == "bearer" and not s.fhir_bearer_token:
+        raise SettingsError("FHIR_AUTH='bearer' needs FHIR_BEARER_TOKEN")
+    if s.fhir_auth == "smart":
+        missing = [n for n, v in (("SMART_TOKEN_URL", s.smart_token_url), ("SMART_CLIENT_ID", s.smart_client_id),
+                                  ("SMART_PRIVATE_KEY", s.smart_private_key)) if not v]
+        if missing:
+            raise SettingsError(f"FHIR_AUTH='smart' needs {', '.join(missing)}")
+        _check_url("SMART_TOKEN_URL", s.smart_token_url, ("http", "https"), need_host=True)

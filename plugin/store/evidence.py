@@ -1,0 +1,214 @@
+"""The evidence of each case group, latest version only, and how a group is read back for `assemble`.
+
+Case group ("case key"): the patient the evidence belongs to, so that `assemble` sees exactly what
+`dwcoder suggest` would see given that patient's files together:
+  * the practice directory (Organization, Practitioner, PractitionerRole, Device, Location, HealthcareService)
+    has case key "" and joins every group;
+  * a Patient, and anything whose subject / patient / beneficiary is that Patient: "Patient/<id>";
+  * a resource with no subject but an encounter: the Encounter's group (waits for it when not stored yet);
+  * a DICOM instance: the Patient whose id or identifier value is its PatientID, else "PatientID/<value>"
+    until that Patient arrives (then it moves: `link` remembers what it waits for);
+  * a mesh file: the patient / encounter / DICOM PatientID named by its content type's parameters
+    (`model/stl; patient="Patient/p1"`, `encounter="Encounter/e1"` or `patient-id="12345"`), else a group of its
+    own ("Unlinked/<event id>", never coded: the contract says unlinked files are reported, not guessed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable
+
+from sqlalchemy import or_, select
+
+from plugin import resources as fr
+from plugin.case import latest_versions
+from plugin.evidence import dicom
+from plugin.evidence.model import DicomSeries, FhirResource, ReadResult, SurfaceMesh
+from plugin.store.models import Evidence, PatientLink
+
+DIRECTORY = frozenset({"Organization", "Practitioner", "PractitionerRole", "Device", "Location", "HealthcareService"})
+
+
+# --------------------------------------------------------------------------------- where it belongs
+def canonical(ref: str) -> str:
+    """"Type/id" of a relative or absolute reference (urn:uuid: left as is)."""
+    if not ref or ref.startswith("urn:"):
+        return ref
+    parts = ref.split("/_history/")[0].rstrip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else ref
+
+
+def resolve(session, ref: str, local: dict[str, str]) -> str:
+    """A reference as "Type/id": through the same Bundle's fullUrls, else the stored resources' fullUrls."""
+    if ref in local:
+        return local[ref]
+    if ref.startswith("urn:"):
+        found = session.scalar(select(Evidence.key).where(Evidence.full_url == ref).limit(1))
+        return found or ""
+    return canonical(ref)
+
+
+def group_of_resource(session, item: FhirResource, local: dict[str, str]) -> tuple[str, str]:
+    """(case key, link awaited) for a FHIR resource."""
+    if item.type in DIRECTORY:
+        return "", ""
+    if item.type == "Patient":
+        return item.ref, ""
+    subject = resolve(session, fr.subject_ref(item.resource), local)
+    if subject.startswith("Patient/"):
+        return subject, ""
+    encounter = resolve(session, fr.encounter_ref(item.resource), local)
+    if encounter.startswith("Encounter/"):
+        found = session.scalar(select(Evidence.case_key).where(Evidence.key == encounter))
+        return (found, "") if found else (f"Waiting/{encounter}", encounter)
+    return f"Unlinked/{item.ref}", ""
+
+
+def group_of_patient_id(session, patient_id: str) -> tuple[str, str]:
+    """(case key, link) for a DICOM PatientID."""
+    if not patient_id:
+        return "Unlinked/PatientID", ""
+    found = session.scalars(select(PatientLink.patient_ref).where(PatientLink.value == patient_id).order_by(PatientLink.patient_ref)).first()
+    return (found, "") if found else (f"PatientID/{patient_id}", f"PatientID/{patient_id}")
+
+
+def link_patient(session, item: FhirResource) -> set[str]:
+    """Record a Patient's id and identifier values; move evidence that waited for it. Returns the groups left."""
+    values = {item.resource.get("id", "")} | {v for _, v in fr.identifiers(item.resource)}
+    values.discard("")
+    for value in values:
+        if session.get(PatientLink, (value, item.ref)) is None:
+            session.add(PatientLink(value=value, patient_ref=item.ref))
+    return _relink(session, [f"PatientID/{v}" for v in values], item.ref)
+
+
+def link_encounter(session, item: FhirResource, case_key: str) -> set[str]:
+    return _relink(session, [item.ref], case_key)
+
+
+def _relink(session, links: list[str], case_key: str) -> set[str]:
+    left: set[str] = set()
+    if not links or not case_key.startswith("Patient/"):
+        return left
+    for row in session.scalars(select(Evidence).where(Evidence.link.in_(links))):
+        left.add(row.case_key)
+        row.case_key, row.link = case_key, ""
+    return left
+
+
+# --------------------------------------------------------------------------------- writing
+def put_resource(session, item: FhirResource, case_key: str, link: str, event_id: int) -> tuple[bool, str | None]:
+    """Keep the latest version; returns (changed, the group it was in before when it moved, else None)."""
+    key = item.ref if item.resource.get("id") else (item.full_url or item.ref)
+    data = json.dumps({"v": item.version, "r": item.resource, "u": item.full_url}, sort_keys=True).encode()
+    row = session.scalar(select(Evidence).where(Evidence.key == key).with_for_update())
+    if row is None:
+        session.add(Evidence(key=key, case_key=case_key, kind="fhir", full_url=item.full_url, link=link, data=data,
+                             event_id=event_id))
+        return True, None
+    if row.data == data:
+        return False, None
+    old = to_resource(row)
+    if not newer(old, item):
+        return False, None  # an older version arriving late
+    before = row.case_key if row.case_key != case_key else None
+    row.case_key, row.link, row.data, row.full_url, row.event_id = case_key, link, data, item.full_url, event_id
+    return True, before
+
+
+def newer(old: FhirResource, new: FhirResource) -> bool:
+    """Is `new` a later version than `old`? Numeric versionIds compare as numbers; otherwise (servers such as
+    Medplum use random UUIDs) meta.lastUpdated decides; else the engine's own rule (case.latest_versions)."""
+    if old.resource == new.resource:
+        return False
+    ov, nv = (str((r.resource.get("meta") or {}).get("versionId", "")) for r in (old, new))
+    if not (ov.isdigit() and nv.isdigit()):
+        ot, nt = (_instant((r.resource.get("meta") or {}).get("lastUpdated")) for r in (old, new))
+        if ot is not None and nt is not None and ot != nt:
+            return nt > ot
+    return latest_versions([old, new])[0] is new
+
+
+def _instant(value):
+    from datetime import datetime, timezone
+
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def put_blob(session, key: str, kind: str, case_key: str, link: str, data: bytes, event_id: int) -> tuple[bool, str | None]:
+    """A DICOM instance or mesh facts by key; same bytes again changes nothing."""
+    row = session.scalar(select(Evidence).where(Evidence.key == key).with_for_update())
+    if row is None:
+        session.add(Evidence(key=key, case_key=case_key, kind=kind, link=link, data=data, event_id=event_id))
+        return True, None
+    if row.data == data and row.case_key == case_key:
+        return False, None
+    before = row.case_key if row.case_key != case_key else None
+    row.case_key, row.link, row.data, row.event_id, row.kind = case_key, link, data, event_id, kind
+    return True, before
+
+
+def mesh_data(mesh: SurfaceMesh) -> bytes:
+    return json.dumps(asdict(mesh), sort_keys=True).encode()
+
+
+# --------------------------------------------------------------------------------- reading back
+def to_resource(row: Evidence) -> FhirResource:
+    data = json.loads(row.data)
+    return FhirResource(source=f"store:{row.key}", version=data["v"], resource=data["r"], full_url=data.get("u", ""))
+
+
+def groups_of_directory_change(session) -> list[str]:
+    """Every group (a practice directory change can change any case)."""
+    return sorted(set(session.scalars(select(Evidence.case_key).where(Evidence.case_key != "").distinct())))
+
+
+def read_group(session, case_key: str) -> ReadResult:
+    """The group's evidence (plus the practice directory) as the readers would give it for files."""
+    rows = list(session.scalars(select(Evidence).where(or_(Evidence.case_key == case_key, Evidence.case_key == ""))
+                                .order_by(Evidence.key)))
+    result = ReadResult()
+    result.evidence.extend(to_resource(r) for r in rows if r.kind == "fhir")
+    json_instances = [json.loads(r.data) for r in rows if r.kind == "dicom-json"]
+    if json_instances:
+        result.extend(dicom.read_dicom_json(Path(f"store/{case_key}/dicom.json"), json_instances))
+    part10 = [r for r in rows if r.kind == "dicom-part10"]
+    if part10:
+        result.extend(_read_part10(part10))
+    for r in rows:
+        if r.kind == "mesh":
+            facts = json.loads(r.data)
+            facts["bbox_min"], facts["bbox_max"] = tuple(facts["bbox_min"]), tuple(facts["bbox_max"])
+            result.evidence.append(SurfaceMesh(**facts))
+    return result
+
+
+def _read_part10(rows: Iterable[Evidence]) -> ReadResult:
+    """Header-only Part 10 copies written to a scratch folder and read by the same reader as files."""
+    with tempfile.TemporaryDirectory(prefix="dwcoder-dicom-") as tmp:
+        paths = []
+        for n, row in enumerate(rows):
+            path = os.path.join(tmp, f"{n:06d}.dcm")
+            with open(path, "wb") as fh:
+                fh.write(row.data)
+            paths.append(Path(path))
+        result = dicom.read_dicom_files(paths)
+    fixed = ReadResult(problems=result.problems)
+    for item in result.evidence:
+        fixed.evidence.append(_series_source(item) if isinstance(item, DicomSeries) else item)
+    return fixed
+
+
+def _series_source(series: DicomSeries) -> DicomSeries:
+    from dataclasses import replace
+
+    return replace(series, source=f"store/Series/{series.series_uid}", files=(f"store/Series/{series.series_uid}",))

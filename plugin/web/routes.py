@@ -1,0 +1,61 @@
+"""The service's routes: the ONE table. The app (app.py), /openapi.json (openapi.py) and docs/routes.md
+are all made from it, so they cannot drift apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from plugin.web.charge_items import read_charge_item, search_charge_items
+from plugin.web.notify import receive_notification
+from plugin.web.openapi import openapi_document
+from plugin.web.status import healthz
+from plugin.web.webhook import receive_webhook
+
+FHIR = ("application/fhir+json", "application/json")
+WEBHOOK_BODIES = FHIR + ("application/dicom+json", "application/dicom", "model/stl", "model/ply", "application/sla",
+                         "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: object
+    summary: str
+    answers: dict[int, str]
+    accepts: tuple[str, ...] = ()
+    headers: tuple[str, ...] = field(default=())
+
+
+ROUTES = (
+    Route("POST", "/subscriptions/{subscription_id}", receive_notification,
+          "FHIR Subscription notification (R4/R4B backport, R5 rest-hook), or a plain resource / Bundle",
+          {200: "handshake, heartbeat or query-status noted; or every event seen before",
+           202: "events stored and queued", 400: "not JSON", 401: "unknown subscription or wrong channel header",
+           413: "body over the limit", 415: "not FHIR JSON", 422: "invalid FHIR; reference outside the FHIR base",
+           429: "too many requests (Retry-After)", 503: "database unavailable (Retry-After)"},
+          accepts=FHIR, headers=("the Subscription's channel.header, e.g. Authorization",)),
+    Route("POST", "/webhooks/{source}", receive_webhook,
+          "Standard Webhooks 1.0: FHIR JSON, DICOM JSON, DICOM Part 10, STL or PLY",
+          {200: "webhook-id seen before (not queued again)", 202: "event stored and queued",
+           400: "not JSON", 401: "unknown source, bad or stale signature", 413: "body over the limit",
+           415: "unsupported media type", 422: "invalid FHIR / DICOM JSON / file",
+           429: "too many requests (Retry-After)", 503: "database unavailable (Retry-After)"},
+          accepts=WEBHOOK_BODIES, headers=("webhook-id", "webhook-timestamp", "webhook-signature")),
+    Route("GET", "/fhir/ChargeItem", search_charge_items,
+          "embedded ChargeItem store: search by identifier, status, _count",
+          {200: "searchset Bundle", 400: "unknown search parameter", 503: "database unavailable"}),
+    Route("GET", "/fhir/ChargeItem/{id}", read_charge_item, "embedded ChargeItem store: read by id",
+          {200: "the ChargeItem", 404: "no such ChargeItem", 503: "database unavailable"}),
+    Route("GET", "/healthz", healthz, "liveness and database check", {200: "up", 503: "database unavailable"}),
+    Route("GET", "/openapi.json", openapi_document, "this API as OpenAPI 3.1", {200: "the document"}),
+)
+
+
+def routes_markdown() -> str:
+    """The routes as a Markdown table (docs/routes.md, the README's contents page of the service)."""
+    lines = ["| method | path | what | answers |", "| --- | --- | --- | --- |"]
+    for route in ROUTES:
+        answers = ", ".join(str(code) for code in route.answers)
+        lines.append(f"| {route.method} | `{route.path}` | {route.summary} | {answers} |")
+    return "\n".join(lines) + "\n"

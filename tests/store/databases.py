@@ -1,0 +1,69 @@
+"""Real databases for the tests: a SQLite file per test, and a PostgreSQL database created per test session
+(unique name, migrated with Alembic by the Store, emptied between tests, dropped at the end).
+
+PostgreSQL: 127.0.0.1:5432 with trust auth (DWCODER_TEST_PG overrides the server URL, without a database).
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+PG_SERVER = os.environ.get("DWCODER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+TABLES = ("postings", "suggestions", "local_provenance", "local_charge_items", "dead_letters", "events", "evidence",
+          "patient_links", "cases", "subscription_state")
+
+
+def _admin():
+    import psycopg
+
+    return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    name = f"dwcoder_test_{uuid.uuid4().hex[:12]}"
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        from plugin.pipeline import _CONTEXT
+
+        for ctx in list(_CONTEXT.values()):
+            ctx.store.dispose()
+        with _admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def empty(store) -> None:
+    with store.transaction() as s:
+        if store.kind == "postgresql":
+            s.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                s.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'dwcoder.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    from plugin.store import Store
+
+    store = Store(url)
+    empty(store)
+    store.dispose()
+    yield url
+
+
+def settings_for(database_url: str, home, **extra):
+    from plugin.settings import Settings
+
+    env = {"DWCODER_HOME": str(home), "DATABASE_URL": database_url, "DWCODER_SETTLE_S": "0", **extra}
+    return Settings.from_env({k: str(v) for k, v in env.items()}, dotenv=None)
