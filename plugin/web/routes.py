@@ -53,7 +53,7 @@ ROUTES = (
     Route("GET", "/readyz", readyz, "readiness: database, Redis and FHIR server, each with a short timeout; "
           "`?ignore=fhir` reports a check without failing on it",
           {200: "ready (each check: ok or embedded)", 503: "unready: names each check that is down, by error class"}),
-    Route("GET", "/metrics", metrics, "Prometheus metrics, read from the database at scrape time (docs/operations.md)",
+    Route("GET", "/metrics", metrics, "Prometheus metrics, read from the database at scrape time (docs/runbook.md)",
           {200: "text exposition format"}),
     Route("GET", "/openapi.json", openapi_document, "this API as OpenAPI 3.1", {200: "the document"}),
 )
