@@ -38,7 +38,7 @@ class Event(Base):
     dedup_key: Mapped[str] = mapped_column(String(512), unique=True)
     content_type: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    correlation_id: Mapped[str] = mapped_column(String(64), default="")
+    correlation_id: Mapped[str] = mapped_column(String(64), default="", index=True)  # index: issue 11 (i11_metrics)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(String(500), default="")
