@@ -90,6 +90,31 @@ class Variable:
         return self.name in SECRET_NAMES or self.name in SECRETS_EXTRA
 
 
+def docstring_descriptions() -> dict[str, str]:
+    """What plugin/settings.py's module docstring says of each variable: the line that first names it, with its
+    continuation lines (the fallback where DESCRIPTIONS has no entry, so a setting documented there is documented)."""
+    doc = ast.get_docstring(ast.parse(SETTINGS_FILE.read_text())) or ""
+    out: dict[str, str] = {}
+    current: list[str] = []
+    for line in doc.splitlines():
+        names = [n for n in re.findall(r"\b[A-Z][A-Z0-9_]{2,}\b", line) if "_" in n or n in ("PACS",)]
+        text = " ".join(line.split())
+        if names and line.startswith("    ") and not line.startswith("      " + " " * 18):
+            current = [n for n in names if n not in out]
+            for name in current:
+                out[name] = text
+        elif text and current and line.startswith(" " * 8):
+            for name in current:
+                out[name] += " " + text
+        else:
+            current = []
+    return out
+
+
+def described() -> dict[str, str]:
+    return {**docstring_descriptions(), **DESCRIPTIONS}
+
+
 def variables() -> dict[str, Variable]:
     """Every environment variable the code reads, by name."""
     found: dict[str, Variable] = {}
@@ -176,11 +201,12 @@ def markdown() -> str:
              "variable (a secret's value is never repeated). Unset or empty means the default.", "",
              "| variable | default | allowed | secret | container deployments | read by | what |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
+    descriptions = described()
     for var in variables().values():
         allowed = " \\| ".join(var.allowed) if var.allowed else (f">= {var.minimum}" if var.minimum else "")
         default = f"`{var.default}`" if var.default else DEFAULT_TEXT.get(var.name, "(unset)")
         deploy = "must set" if var.name in DEPLOYMENT else ""
-        what = DESCRIPTIONS.get(var.name, "(undocumented: add it to plugin/config_reference.py DESCRIPTIONS)")
+        what = descriptions.get(var.name, "(undocumented: add it to plugin/config_reference.py DESCRIPTIONS)")
         cells = (f"`{var.name}`", _pipe(default), allowed, "yes" if var.secret else "", deploy,
                  ", ".join(sorted(var.read_by)), _pipe(what))
         lines.append("| " + " | ".join(cells) + " |")
