@@ -15,12 +15,11 @@ from plugin.suggestion import Suggestion
 
 def code_evidence(read: ReadResult, practice: str, claim: str | None, extra: tuple[str, ...] = (),
                   explain: bool = False) -> list[Suggestion]:
-    """Assemble the evidence into cases and code each with the mappings of its year."""
+    """Assemble the evidence into cases and code each with the code set in force on its date of service."""
     base = mappings.load(extra)
     out = []
     for case in assemble(read, practice, claim, base):
-        year = int(case.date[:4]) if case.date[:4].isdigit() else None
-        maps = mappings.load(extra, year)
+        maps = mappings.load_on(extra, case.date)  # the code set in force on the date of service
         out.append(suggest(case, maps))
         if explain:
             out[-1].explanation = explain_case(case, maps, service_day(case, maps))

@@ -25,7 +25,9 @@ import yaml
 from plugin.conditions import compile_when
 from plugin.errors import ConfigError, MappingError
 
-BASE_DIR = Path(os.environ.get("DWCODER_MAPPINGS", Path(__file__).resolve().parent.parent / "mappings"))
+# The base folder of the yearly code sets (`<year>/` folders, `schema/`, RULE_IDS). DWCODER_CODE_SETS moves it (a
+# container image keeps it outside site-packages); DWCODER_MAPPINGS is something else: the practice override folders.
+BASE_DIR = Path(os.environ.get("DWCODER_CODE_SETS") or Path(__file__).resolve().parent.parent / "mappings")
 FILES = ("manifest", "facts", "codes", "tables", "devices", "rules", "edits", "notices", "settings", "terminology")
 OVERRIDABLE = tuple(f for f in FILES if f not in ("manifest", "facts"))
 PLACEHOLDER = re.compile(r"{(\w+)}")
@@ -125,6 +127,37 @@ def year_folder(base: Path, year: int | None = None) -> Path:
         raise ConfigError(f"mappings: no year folder (e.g. 2026/) in {base}")
     fitting = [y for y in years if year is None or y <= year]
     return base / str((fitting or years)[-1])
+
+
+def folder_on(base: Path, day: str) -> Path:
+    """The year folder whose manifest period (`valid.from` .. `valid.to`) holds the day of service (YYYY-MM-DD);
+    a day outside every period (or no day) falls back to `year_folder` on the day's year."""
+    if len(day) >= 10 and base.is_dir():
+        for folder, start, end in _periods(base, _year_stamp(base)):
+            if start <= day[:10] and (end is None or day[:10] <= end):
+                return Path(folder)
+    return year_folder(base, int(day[:4]) if day[:4].isdigit() else None)
+
+
+def _year_stamp(base: Path) -> tuple:
+    return tuple((p.parent.name, p.stat().st_mtime_ns) for p in sorted(base.glob("[0-9]*/manifest.yaml")))
+
+
+@lru_cache(maxsize=8)
+def _periods(base: Path, _stamp: tuple) -> tuple[tuple[str, str, str | None], ...]:
+    out = []
+    for manifest in sorted(base.glob("[0-9]*/manifest.yaml")):
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+        valid = data.get("valid") or {}
+        if valid.get("from"):
+            out.append((str(manifest.parent), str(valid["from"]), str(valid["to"]) if valid.get("to") else None))
+    return tuple(out)
+
+
+def load_on(extra: tuple[str, ...] = (), day: str = "") -> Mappings:
+    """The mappings in force on a day of service (the code set whose period holds it) plus override folders."""
+    folders = (str(folder_on(BASE_DIR, day)), *(str(Path(e).resolve()) for e in extra))
+    return _load_cached(folders, _stamp(folders))
 
 
 def load(extra: tuple[str, ...] = (), year: int | None = None) -> Mappings:

@@ -44,6 +44,7 @@ from plugin.settings import Settings
 from plugin.store import Store
 from plugin.store import evidence as ev_store
 from plugin.store.cases import aware, dirty_cases, lock, mark_dirty, quiet_for
+from plugin.store import latency
 from plugin.store.chargeitems import LocalEhr
 from plugin.store.models import Case, DeadLetter, Event, Posting, Suggestion
 
@@ -402,6 +403,8 @@ def recompute_case(ctx: Context, case_key: str) -> str:
             queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, case_key, countdown=wait + 0.01)
             return "deferred"
         counts = _recompute_in(ctx, s, case)
+        if counts["posted"]:  # issue 11: webhook -> ChargeItem latency, counted in the same transaction
+            latency.observe(s, case.correlation_id)
         case.dirty, case.computed_version, case.computed_at = False, case.version, datetime.now(timezone.utc)
         correlation = case.correlation_id
     log("case recomputed", case_hash=case_hash(case_key), correlation_id=correlation, ms=elapsed_ms(start), **counts)

@@ -16,8 +16,9 @@ BASE = mappings.year_folder(mappings.BASE_DIR)
 
 
 def test_shipped_mappings_load_and_cross_check():
-    maps = mappings.load()
+    maps = mappings.load(year=2026)
     assert maps.manifest["code_set_year"] == 2026
+    assert mappings.load().manifest["code_set_year"] == max(int(p.name) for p in mappings.BASE_DIR.iterdir() if p.name.isdigit())
     assert len({r.id for r in maps.rules}) == len(maps.rules)
     assert maps.lookup("cbct-dental", {"fov": "maxilla", "component": "capture"}) == "D0382"
     assert maps.lookup("em-office-new", {"minutes": 44}) == "99203"

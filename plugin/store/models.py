@@ -38,7 +38,7 @@ class Event(Base):
     dedup_key: Mapped[str] = mapped_column(String(512), unique=True)
     content_type: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    correlation_id: Mapped[str] = mapped_column(String(64), default="")
+    correlation_id: Mapped[str] = mapped_column(String(64), default="", index=True)  # index: issue 11 (i11_metrics)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(String(500), default="")
@@ -143,3 +143,6 @@ class LocalProvenance(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource: Mapped[str] = mapped_column(Text)
     recorded: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+from plugin.store import latency  # noqa: E402,F401  (issue 11: the webhook -> ChargeItem latency histogram)

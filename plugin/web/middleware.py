@@ -44,12 +44,15 @@ class RequestMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:  # anything not refused on purpose: no message echoed (it may hold data)
-            log.error("unexpected %s on %s %s [%s]", type(exc).__name__, scope["method"], _route(scope), cid)
+            log.error("unexpected %s on %s %s [%s]", type(exc).__name__, scope["method"], _route(scope), cid,
+                      extra={"fields": {"correlation_id": cid, "error": type(exc).__name__}})
             if not status["code"]:
                 await internal_error()(scope, receive, send_with_id)
         finally:
-            log.info("%s %s %s %.1fms [%s]", scope["method"], _route(scope), status["code"],
-                     (time.perf_counter() - started) * 1000, cid)
+            ms = round((time.perf_counter() - started) * 1000, 1)
+            log.info("%s %s %s %.1fms [%s]", scope["method"], _route(scope), status["code"], ms, cid,
+                     extra={"fields": {"correlation_id": cid, "method": scope["method"], "route": _route(scope),
+                                       "status": status["code"], "ms": ms}})
 
 
 def _route(scope) -> str:

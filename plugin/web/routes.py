@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from plugin.web.charge_items import read_charge_item, search_charge_items
 from plugin.web.notify import receive_notification
 from plugin.web.openapi import openapi_document
+from plugin.web.ops import metrics, readyz
 from plugin.web.status import healthz
 from plugin.web.webhook import receive_webhook
 
@@ -47,7 +48,13 @@ ROUTES = (
           {200: "searchset Bundle", 400: "unknown search parameter", 503: "database unavailable"}),
     Route("GET", "/fhir/ChargeItem/{id}", read_charge_item, "embedded ChargeItem store: read by id",
           {200: "the ChargeItem", 404: "no such ChargeItem", 503: "database unavailable"}),
-    Route("GET", "/healthz", healthz, "liveness and database check", {200: "up", 503: "database unavailable"}),
+    Route("GET", "/healthz", healthz, "liveness: the process answers (nothing else is checked)", {200: "up"}),
+    # issue 11: readiness and metrics
+    Route("GET", "/readyz", readyz, "readiness: database, Redis and FHIR server, each with a short timeout; "
+          "`?ignore=fhir` reports a check without failing on it",
+          {200: "ready (each check: ok or embedded)", 503: "unready: names each check that is down, by error class"}),
+    Route("GET", "/metrics", metrics, "Prometheus metrics, read from the database at scrape time (docs/runbook.md)",
+          {200: "text exposition format"}),
     Route("GET", "/openapi.json", openapi_document, "this API as OpenAPI 3.1", {200: "the document"}),
 )
 

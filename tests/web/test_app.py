@@ -39,7 +39,7 @@ def test_database_down_is_503_and_nothing_is_queued(settings, tmp_path):
     service = Service(settings, down)
     for r in (service.webhook("lab", json.dumps(procedure()).encode()),
               service.notify("admission", SHAPES["R4"]("event-notification", events=[{"n": 1}])),
-              service.request("GET", "/healthz")):
+              service.request("GET", "/fhir/ChargeItem/x")):
         assert r.status_code == 503 and outcome_of(r)["code"] == "transient" and int(r.headers["retry-after"]) > 0
     assert service.queued == []
 
@@ -114,6 +114,6 @@ def test_an_unexpected_error_is_a_500_outcome_naming_nothing(settings, store, ca
 
     service = Service(settings, store)
     service.app = create_app(settings, store=Exploding(), queue_event=service.queued.append)
-    r = service.request("GET", "/healthz")
+    r = service.request("GET", "/fhir/ChargeItem/x")
     assert r.status_code == 500 and outcome_of(r)["code"] == "exception"
     assert "RuntimeError" in caplog.text and "Zebedee" not in caplog.text + r.text
