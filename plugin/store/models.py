@@ -143,3 +143,6 @@ class LocalProvenance(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource: Mapped[str] = mapped_column(Text)
     recorded: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+from plugin.store import scanner as _scanner  # noqa: E402,F401  (issue 8: scanner_files)

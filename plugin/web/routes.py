@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from plugin.web.charge_items import read_charge_item, search_charge_items
 from plugin.web.notify import receive_notification
 from plugin.web.openapi import openapi_document
+from plugin.web.scanner import unmatched_files
 from plugin.web.status import healthz
 from plugin.web.webhook import receive_webhook
 
@@ -49,6 +50,9 @@ ROUTES = (
           {200: "the ChargeItem", 404: "no such ChargeItem", 503: "database unavailable"}),
     Route("GET", "/healthz", healthz, "liveness and database check", {200: "up", 503: "database unavailable"}),
     Route("GET", "/openapi.json", openapi_document, "this API as OpenAPI 3.1", {200: "the document"}),
+    Route("GET", "/scanner/unmatched", unmatched_files,
+          "scanner exports held because they cannot be linked to one patient, with the reason (docs/scanners.md)",
+          {200: "JSON: {\"unmatched\": [{folder, path, size, sha256, kind, reason, since}]}", 503: "database unavailable"}),
 )
 
 
