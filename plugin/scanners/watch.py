@@ -77,6 +77,7 @@ class Watcher:
     clock: object = time.monotonic
     _seen: dict[str, _Seen] = field(default_factory=dict)
     _done: set[tuple[str, int, int]] = field(default_factory=set)
+    _held_logged: int = 0
 
     def __post_init__(self) -> None:
         self.folder = self.config.folder.resolve()
@@ -110,8 +111,9 @@ class Watcher:
             if outcome in ("taken", "unmatched", "waiting"):
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
         self._forget(present)
-        if counts.taken or counts.unmatched:
+        if counts.taken or counts.unmatched != self._held_logged:   # not every poll while a file is held
             log("scanner folder polled", taken=counts.taken, unmatched=counts.unmatched, waiting=counts.waiting)
+            self._held_logged = counts.unmatched
         return counts
 
     def _candidates(self):

@@ -80,6 +80,17 @@ def test_an_unlinkable_file_is_held_with_its_reason_until_a_sidecar_links_it(ctx
     assert active(local_items(ctx)) == cli_items(EXAMPLE, PRACTICE)
 
 
+def test_a_scan_taken_before_its_patient_is_known_joins_the_patient_when_it_arrives(ctx, folder, watcher):
+    (folder / f"{MRN}_20260504_upper.stl").write_bytes(STL)
+    poll_until(watcher, lambda: len(events(ctx)) == 1)
+    drain(ctx)
+    assert local_items(ctx) == []               # waits for a Patient with that identifier: nothing coded
+    send_example_without_meshes(ctx)
+    drain(ctx)
+    expected = cli_items(example_copy(ctx.settings.home, "20260504_upper.stl"), PRACTICE)
+    assert active(local_items(ctx)) == expected
+
+
 def test_a_sidecar_naming_another_patient_than_the_file_name_is_held(ctx, folder, watcher):
     (folder / f"{MRN}_20260504_upper.stl").write_bytes(STL)
     (folder / f"{MRN}_20260504_upper.stl.json").write_text(json.dumps({"patient": f"{MRN_SYSTEM}|SOMEONE-ELSE"}))
@@ -159,6 +170,15 @@ def test_dicom_files_are_linked_by_their_header(ctx, folder, watcher):
     [event] = events(ctx)
     assert event.kind == "dicom-file" and event.body == dcm.read_bytes()
     assert pipeline.process_event(ctx, event.id) == "done"
+
+
+def test_a_dicom_file_whose_name_names_another_patient_is_held(ctx, folder, watcher):
+    dcm = sorted((EXAMPLE / "cbct").rglob("*.dcm"))[0]
+    (folder / "OTHER-9_20260504_cbct.dcm").write_bytes(dcm.read_bytes())
+    (folder / "OTHER-9_20260504_cbct.dcm.json").write_text(json.dumps({"patient": f"{MRN_SYSTEM}|OTHER-9"}))
+    poll_until(watcher, lambda: _unmatched(ctx))
+    assert "PatientID and the file name or sidecar name different patients" in _unmatched(ctx)[0]["reason"]
+    assert events(ctx) == []
 
 
 def test_a_binary_stl_header_length_mismatch_is_incomplete():
