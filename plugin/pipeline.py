@@ -117,6 +117,8 @@ def process_event(ctx: Context, event_id: int) -> str:
                 queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=backoff_s(0))
         else:
             queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=ctx.settings.settle_s)
+    if kind == "requery" and ctx.settings.pacs:  # issue 8: a gap in the FHIR feed: check the PACS too
+        queue.enqueue(ctx.settings, queue.TASK_RECONCILE, "pacs")
     log("event processed", groups=len(groups), evidence=len(parsed.items), problems=len(parsed.problems),
         ms=elapsed_ms(start), **fields)
     return "done"
@@ -197,6 +199,8 @@ def parse(ctx: Context, event_id: int, kind: str, body: bytes, content_type: str
         parsed = _fetched(ctx, where, _json(body))
     elif kind == "requery":
         parsed = _requeried(ctx, where, _json(body))
+    elif kind == "pacs-study":  # issue 8
+        parsed = _pacs_study(ctx, _json(body))
     else:
         raise Unprocessable(f"unknown event kind {kind!r}", "UnsupportedFile")
     if kind in ("fhir", "fetch", "requery") and ctx.settings.fhir_base_url:  # issue 8: a DocumentReference /
@@ -206,7 +210,7 @@ def parse(ctx: Context, event_id: int, kind: str, body: bytes, content_type: str
     if parsed.empty and parsed.problems:
         first = parsed.problems[0]
         raise Unprocessable(f"{first.reason}: {first.message}", first.reason)
-    if parsed.empty and kind not in ("fetch", "requery"):
+    if parsed.empty and kind not in ("fetch", "requery", "pacs-study"):
         raise Unprocessable("holds nothing the coder reads (no usable FHIR resource, DICOM dataset or mesh)", "EmptyInput")
     return parsed
 
@@ -320,6 +324,30 @@ def _requeried(ctx: Context, where: str, spec: Any) -> Parsed:
             parsed.items += part.items
             parsed.problems += part.problems
     return parsed
+
+
+def _pacs_study(ctx: Context, spec: Any) -> Parsed:
+    """Issue 8: the study's headers over DICOMweb (plugin.sources.pacs). Each instance is kept as DICOM JSON, a
+    dataset lacking what the reader needs included, so the case's `skipped` list names it. A study the PACS
+    does not have, or a refusal, is a dead letter; PacsUnavailable propagates (retried with backoff)."""
+    from plugin.errors import PacsRefused, PacsStudyMissing
+    from plugin.sources import pacs
+
+    if not isinstance(spec, dict) or not isinstance(spec.get("study"), str) or not isinstance(spec.get("pacs"), str):
+        raise Unprocessable('a "pacs-study" event holds {"pacs": name, "study": uid, "version": v}', "InvalidEvent")
+    config = (ctx.settings.pacs or {}).get(spec["pacs"])
+    if config is None:
+        raise Unprocessable("the PACS this event names is no longer configured in PACS", "ConfigError")
+    try:
+        fetched = pacs.fetch_study(config, spec)
+    except PacsStudyMissing as exc:
+        raise Unprocessable(f"the PACS does not have this study ({exc})", "StudyNotFound") from None
+    except PacsRefused as exc:
+        raise Unprocessable(str(exc), "PacsRefused") from None
+    if fetched.ignored:
+        log("pacs study ignored", reason=fetched.ignored)
+    problems = [_problem("NotPractice", f"series {n}: {why}") for n, why in fetched.left_out]
+    return Parsed(instances=fetched.instances, problems=problems)
 
 
 def _attachment(ctx: Context, event_id: int, spec: Any) -> Parsed:
@@ -573,7 +601,7 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     from plugin import errors
 
     found = getattr(errors, "EhrUnavailable", None)
-    return (found,) if found is not None else ()
+    return ((found,) if found is not None else ()) + (errors.PacsUnavailable,)  # issue 8: a PACS that cannot answer
 
 
 def run_task(ctx: Context, name: str, args: tuple) -> Any:
@@ -586,6 +614,10 @@ def run_task(ctx: Context, name: str, args: tuple) -> Any:
         return sweep(ctx)
     if name == queue.TASK_NOOP:
         return None
+    if name == queue.TASK_RECONCILE:  # issue 8
+        from plugin.reconcile import reconcile
+
+        return reconcile(ctx, fhir=not args or args[0] != "pacs")
     raise ValueError(f"unknown task {name!r}")
 
 

@@ -29,6 +29,10 @@ Unset means the embedded default:
     DWCODER_TASK_TIME_LIMIT_S  hard limit of one task (120); DWCODER_VISIBILITY_TIMEOUT_S must exceed it (300)
     DWCODER_HOST, DWCODER_PORT   where `dwcoder serve` listens (127.0.0.1, 8000)
     DWCODER_LOG_LEVEL   DEBUG | INFO | WARNING | ERROR (INFO)
+    (issue 8) PACS      JSON (or a file): {name: {"dicomweb": url, "auth": "none"|"basic"|"bearer", "user", "password",
+                        "token", "secrets": ["whsec_..."], "stations": [...], "ae_titles": [...], "orthanc": url,
+                        "timeout_s": 15}}  (plugin/sources/pacs.py checks each entry)
+    (issue 8) DWCODER_RECONCILE_EVERY_S  how often Celery beat runs the reconciler (300; 0: never)
     (issue 8) SCANNER_FOLDERS  folders `dwcoder serve` watches (path-separator list; docs/scanners.md)
     (issue 8) SCANNER_PATTERNS  filename patterns: a JSON list or one pattern, e.g. {PatientID}_{date}_{jaw}.stl
     (issue 8) SCANNER_PATIENT_SYSTEM  identifier system of {PatientID} (needed with SCANNER_PATTERNS)
@@ -45,7 +49,8 @@ from urllib.parse import urlsplit
 
 from plugin.errors import SettingsError
 
-SECRET_NAMES = frozenset({"FHIR_BEARER_TOKEN", "SMART_PRIVATE_KEY", "WEBHOOK_SOURCES", "SUBSCRIPTIONS", "DATABASE_URL", "REDIS_URL"})
+SECRET_NAMES = frozenset({"FHIR_BEARER_TOKEN", "SMART_PRIVATE_KEY", "WEBHOOK_SOURCES", "SUBSCRIPTIONS", "DATABASE_URL", "REDIS_URL",
+                          "PACS"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,9 @@ class Settings:
     scanner_stable_polls: int = 3
     scanner_truncated_after_s: float = 120.0
     scanner_max_file_bytes: int = 256 * 1024 * 1024
+    # ---- issue 8: PACS over DICOMweb, reconciler
+    pacs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    reconcile_every_s: float = 300.0
 
     @property
     def embedded_queue(self) -> bool:
@@ -160,6 +168,7 @@ def _build(env: dict[str, str]) -> Settings:
         host=env.get("DWCODER_HOST", "127.0.0.1"),
         port=int(_number(env, "DWCODER_PORT", 8000, minimum=0, integer=True)),
         log_level=_choice(env, "DWCODER_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+        pacs=_pacs(env), reconcile_every_s=_number(env, "DWCODER_RECONCILE_EVERY_S", 300.0, minimum=0),
     )
     _check_auth(settings)
     settings = _scanner_settings(env, settings)
@@ -277,6 +286,15 @@ def _check_auth(s: Settings) -> None:
         if missing:
             raise SettingsError(f"FHIR_AUTH='smart' needs {', '.join(missing)}")
         _check_url("SMART_TOKEN_URL", s.smart_token_url, ("http", "https"), need_host=True)
+
+
+# ------------------------------------------------------------------------------------------ issue 8: PACS
+def _pacs(env: dict[str, str]) -> dict[str, Any]:
+    """PACS name -> its settings, each checked by plugin.sources.pacs.pacs_config (errors name PACS[name])."""
+    from plugin.sources.pacs import pacs_config
+
+    data = _json_setting(env, "PACS")
+    return {name: pacs_config(name, spec) for name, spec in data.items()}
 
 
 # ------------------------------------------------------------------------------------------ issue 8: scanner exports

@@ -5,6 +5,7 @@
     dwcoder doctor                        check each configured connection and say what is wrong
     dwcoder dead-letters list|show|replay the events that could not be processed
     dwcoder watch DIR... | --unmatched    scanner export folders (issue 8)
+    dwcoder reconcile [--since ISO]       queue what the PACS / FHIR server hold that the plugin has not seen
 """
 from __future__ import annotations
 
@@ -20,3 +21,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     from plugin.commands import watch
 
     watch.register(sub)
+    from plugin.commands import reconcile  # issue 8
+
+    reconcile.register(sub)

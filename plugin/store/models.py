@@ -146,3 +146,4 @@ class LocalProvenance(Base):
 
 
 from plugin.store import scanner as _scanner  # noqa: E402,F401  (issue 8: scanner_files)
+from plugin.store import reconcile as _reconcile  # noqa: E402,F401  (issue 8: reconcile_state)
