@@ -124,11 +124,12 @@ def _by_name(name: str, patterns: tuple[re.Pattern, ...], system: str) -> Link |
 
 def _without(name: str, m: re.Match) -> str:
     """The file name with the identifier cut out (`MRN-R_20260504_upper.stl` -> `20260504_upper.stl`)."""
-    start, end = m.span("PatientID")
-    rest = (name[:start].rstrip("_-. ") + ("_" if name[:start].strip("_-. ") and name[end:].strip("_-. ") else "")
-            + name[end:].lstrip("_-. "))
     suffix = Path(name).suffix
-    return rest if rest and rest != suffix and not rest.startswith(".") else f"scan{suffix}"
+    stem = name[:len(name) - len(suffix)] if suffix else name
+    start, end = m.span("PatientID")
+    left, right = stem[:min(start, len(stem))].rstrip("_-. "), stem[min(end, len(stem)):].lstrip("_-. ")
+    rest = left + ("_" if left and right else "") + right
+    return (rest or "scan") + suffix
 
 
 def _iso(date: str) -> str:

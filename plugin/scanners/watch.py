@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import delete
+
 from plugin.logs import log
 from plugin.scanners import complete, naming
 from plugin.store import scanner as table
@@ -135,10 +137,12 @@ class Watcher:
         """Drop what vanished: in-memory state, and unmatched rows of files no longer there as they were."""
         for rel in set(self._seen) - set(present):
             del self._seen[rel]
-        with self.store.transaction() as s:
-            for row in table.unmatched(s, self.key):
-                if present.get(row.path) != (row.size, row.mtime_ns):
-                    s.delete(row)
+        with self.store.sessions() as s:
+            gone = [row.id for row in table.unmatched(s, self.key) if present.get(row.path) != (row.size, row.mtime_ns)]
+        if gone:   # a write only when something left (SQLite: one writer at a time)
+            with self.store.transaction() as s:
+                s.execute(delete(table.ScannerFile).where(table.ScannerFile.id.in_(gone),
+                                                          table.ScannerFile.status == table.UNMATCHED))
 
     # ------------------------------------------------------------------ one stable file
     def _consider(self, path: Path, rel: str, sig: tuple[int, int], stable_for: float) -> str:
@@ -152,9 +156,13 @@ class Watcher:
         if incomplete and stable_for < self.config.truncated_after_s:
             return "waiting"
         if sig[0] > self.config.max_file_bytes:
+            if row is not None:
+                return "unmatched"
             return self._hold(rel, sig, kind, f"over SCANNER_MAX_FILE_BYTES ({self.config.max_file_bytes} bytes): not read")
         link = self._link(path, kind) if not incomplete else self._link_quiet(path, kind)
         if isinstance(link, naming.Unlinked):
+            if row is not None and row.reason == link.reason[:500]:   # held already, for the same reason
+                return "unmatched"
             return self._hold(rel, sig, kind, link.reason)
         return self._take(path, rel, sig, kind, link)
 

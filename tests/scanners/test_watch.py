@@ -198,3 +198,14 @@ def test_a_binary_stl_header_length_mismatch_is_incomplete():
 def _unmatched(ctx) -> list[dict]:
     with ctx.store.sessions() as s:
         return [table.as_dict(r) for r in table.unmatched(s)]
+
+
+def test_a_file_over_the_size_limit_is_held_unread(ctx, folder):
+    from dataclasses import replace
+
+    from plugin.scanners.watch import Watcher, WatchConfig
+
+    small = Watcher(ctx.store, ctx.settings, replace(WatchConfig.from_settings(ctx.settings, folder), max_file_bytes=1000))
+    (folder / f"{MRN}_20260504_upper.stl").write_bytes(STL)
+    poll_until(small, lambda: _unmatched(ctx))
+    assert "over SCANNER_MAX_FILE_BYTES (1000 bytes)" in _unmatched(ctx)[0]["reason"] and events(ctx) == []
