@@ -101,15 +101,19 @@ def part2(tmp: Path, studies: int, stable_age: int) -> list[float]:
             deadline = last + stable_age + 30
             while time.perf_counter() < deadline:
                 with ctx.store.sessions() as s:
-                    done = s.scalar(select(Event.id).where(Event.kind == "pacs-study", Event.status == "done",
-                                                           Event.body.contains(study.encode())))
+                    done = next((e.id for e in s.scalars(select(Event).where(Event.kind == "pacs-study",
+                                                                             Event.status == "done"))
+                                 if json.loads(e.body)["study"] == study), None)
                     dirty = s.scalar(select(Case.key).where(Case.dirty.is_(True)).limit(1))
                 if done is not None and dirty is None:
                     latencies.append(time.perf_counter() - last)
                     break
                 time.sleep(0.02)
             else:
-                raise SystemExit(f"study {n} not coded within {stable_age + 30} s")
+                with ctx.store.sessions() as s:
+                    rows = [(e.kind, e.status, e.last_error) for e in s.scalars(select(Event))]
+                raise SystemExit(f"study {n} not coded within {stable_age + 30} s; events: {rows}; "
+                                 f"notifications seen: {served.seen}")
     finally:
         served.stop()
         local.stop()
@@ -121,7 +125,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--slices", type=int, default=400)
     p.add_argument("--size", type=int, default=256)
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--repeat", type=int, default=15)
     p.add_argument("--studies", type=int, default=10)
     p.add_argument("--stable-age", type=int, default=1)
     args = p.parse_args()

@@ -6,7 +6,8 @@
 Per study, three kinds of request, all small JSON:
 1. QIDO-RS series     GET {base}/studies/{study}/series?includefield=...   (what each series is, its station)
 2. QIDO-RS instances  GET {base}/studies/{study}/series/{series}/instances?includefield=ImagePositionPatient...
-   (how many instances, each one's slice position and frame count: the extent the field of view needs)
+   (each instance's slice position and frame count: the extent the field of view needs); for a series of more
+   than LIST_ALL_MAX instances, only its first and last (matching InstanceNumber 1 and the series' count)
 3. WADO-RS metadata   GET {base}/studies/{study}/series/{series}/instances/{instance}/metadata
    of ONE instance per series where the series agrees (same SOP class and frame count), else one per group.
 Pixel data and `BulkDataURI`s are never followed; the metadata kept is cut down to the tags the reader uses
@@ -20,7 +21,6 @@ Messages name the request kind and the status, never a URL with its UIDs (they i
 """
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Iterable
@@ -39,8 +39,9 @@ DICOM_JSON = "application/dicom+json"
 SERIES_FIELDS = ("00080060", "0008103E", "00081010", "00080070", "00181030", "00180015", "00201209", "00100020")
 INSTANCE_FIELDS = ("00200032", "00200013", "00280008", "00080016", "00200037")
 KEPT = frozenset(f"{int(tag):08X}" for tag in TAGS) | {"00080018", "0020000D", "0020000E", "00200013"}
-STATION, SERIES_UID, SOP_UID, SOP_CLASS, POSITION, NUMBER, FRAMES = (
-    "00081010", "0020000E", "00080018", "00080016", "00200032", "00200013", "00280008")
+STATION, SERIES_UID, SOP_UID, SOP_CLASS, POSITION, NUMBER, FRAMES, COUNT = (
+    "00081010", "0020000E", "00080018", "00080016", "00200032", "00200013", "00280008", "00201209")
+LIST_ALL_MAX = 64  # a larger series is read from its first and last instance where it allows (series_datasets)
 
 
 @dataclass
@@ -110,9 +111,9 @@ class DicomWeb:
         return self.get_json(f"/studies/{study}/series", "QIDO-RS series",
                              [("includefield", tag) for tag in SERIES_FIELDS], missing_ok=True)
 
-    def instances(self, study: str, series: str) -> list[dict]:
+    def instances(self, study: str, series: str, match: tuple[tuple[str, str], ...] = ()) -> list[dict]:
         return self.get_json(f"/studies/{study}/series/{series}/instances", "QIDO-RS instances",
-                             [("includefield", tag) for tag in INSTANCE_FIELDS])
+                             list(match) + [("includefield", tag) for tag in INSTANCE_FIELDS])
 
     def instance_metadata(self, study: str, series: str, instance: str) -> dict:
         found = self.get_json(f"/studies/{study}/series/{series}/instances/{instance}/metadata", "WADO-RS metadata")
@@ -162,12 +163,23 @@ def study_datasets(client: DicomWeb, study: str, stations: Iterable[str] = ()) -
         if wanted and value(series, STATION).upper() not in wanted:
             out.left_out.append((str(number), "not acquired at one of the practice's stations"))
             continue
-        out.datasets += series_datasets(client, study, uid)
+        count = value(series, COUNT)
+        out.datasets += series_datasets(client, study, uid, int(count) if count.isdigit() else None)
     return out
 
 
-def series_datasets(client: DicomWeb, study: str, series: str) -> list[dict]:
-    """One dataset per instance: the group representative's header with the instance's own position."""
+def series_datasets(client: DicomWeb, study: str, series: str, count: int | None = None) -> list[dict]:
+    """One dataset per instance: the group representative's header with the instance's own position.
+
+    A series of more than LIST_ALL_MAX instances numbered 1..count is read from its first and last instance
+    (QIDO-RS matching InstanceNumber): their positions bound the volume, and the instances between are placed
+    evenly. That is exactly what the Part 10 reader computes for a regularly spaced series (extent = outer
+    positions + one step); listing every instance costs a PACS such as Orthanc about as much as the full metadata.
+    Anything else (numbering with gaps, mixed SOP classes or frame counts, no positions) lists every instance."""
+    if count is not None and count > LIST_ALL_MAX:
+        found = _from_ends(client, study, series, count)
+        if found is not None:
+            return found
     instances = sorted(client.instances(study, series), key=_order)
     groups: dict[tuple[str, str], list[dict]] = {}
     for item in instances:
@@ -183,6 +195,38 @@ def series_datasets(client: DicomWeb, study: str, series: str) -> list[dict]:
     return out
 
 
+def _from_ends(client: DicomWeb, study: str, series: str, count: int) -> list[dict] | None:
+    first = client.instances(study, series, (("InstanceNumber", "1"),))
+    last = client.instances(study, series, (("InstanceNumber", str(count)),))
+    if len(first) != 1 or len(last) != 1:
+        return None
+    a, b = first[0], last[0]
+    p0, p1 = _position(a), _position(b)
+    if p0 is None or p1 is None or value(a, SOP_CLASS) != value(b, SOP_CLASS) or value(a, FRAMES) != value(b, FRAMES):
+        return None
+    rep = kept(client.instance_metadata(study, series, value(a, SOP_UID)))
+    if not _usable(rep):
+        return [rep]
+    out = []
+    for index in range(count):
+        share = index / (count - 1)
+        item = {NUMBER: {"vr": "IS", "Value": [index + 1]},
+                POSITION: {"vr": "DS", "Value": [round(x + (y - x) * share, 6) for x, y in zip(p0, p1)]},
+                SOP_UID: {"vr": "UI", "Value": [value(a, SOP_UID) if index == 0 else value(b, SOP_UID)
+                                                if index == count - 1 else f"{value(a, SOP_UID)}#{index + 1}"]}}
+        out.append(_copy_for(rep, item))
+    return out
+
+
+def _position(item: dict) -> tuple[float, float, float] | None:
+    values = (item.get(POSITION) or {}).get("Value") or []
+    try:
+        numbers = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        return None
+    return numbers if len(numbers) == 3 else None  # type: ignore[return-value]
+
+
 def kept(dataset: dict) -> dict:
     """Only the tags the reader uses; an element carrying a BulkDataURI or InlineBinary is dropped."""
     return {tag.upper(): element for tag, element in dataset.items()
@@ -191,12 +235,13 @@ def kept(dataset: dict) -> dict:
 
 
 def _copy_for(rep: dict, instance: dict) -> dict:
-    out = copy.deepcopy(rep)
+    """The representative with the instance's own UID, number and position (elements shared, never mutated)."""
+    out = dict(rep)
     for tag in (SOP_UID, NUMBER, POSITION):
-        if tag in instance and instance[tag].get("Value"):
-            out[tag] = copy.deepcopy(instance[tag])
-        else:
-            out.pop(tag, None) if tag != SOP_UID else None
+        if instance.get(tag, {}).get("Value"):
+            out[tag] = instance[tag]
+        elif tag != SOP_UID:
+            out.pop(tag, None)
     return out
 
 
