@@ -16,6 +16,7 @@ only after the events are stored: a run that fails half-way is repeated, never s
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -37,13 +38,21 @@ MAX_PAGES = 500  # bounded: 100,000 changes per run; the next run continues from
 def reconcile(ctx, since: datetime | None = None, fhir: bool = True) -> dict[str, int]:
     """Queue what the plugin has not seen; returns {"queued": n, "duplicates": n} over every source."""
     counts = {"queued": 0, "duplicates": 0}
+    failed: list[PacsUnavailable] = []
     for config in (ctx.settings.pacs or {}).values():
-        events, save = orthanc_changes(ctx, config, since) if config.orthanc else qido_window(ctx, config, since)
+        try:  # one PACS that cannot answer does not stop the others; it is tried again next run
+            events, save = orthanc_changes(ctx, config, since) if config.orthanc else qido_window(ctx, config, since)
+        except PacsUnavailable as exc:
+            log("reconcile: PACS not reachable", logging.WARNING, pacs=config.name, reason=str(exc))
+            failed.append(exc)
+            continue
         _queue(ctx, events, counts, save)
     if fhir and ctx.settings.fhir_base_url:
         events, save = fhir_requery(ctx, since)
         _queue(ctx, events, counts, save)
     log("reconciled", **counts)
+    if failed:
+        raise failed[0]
     return counts
 
 

@@ -109,3 +109,19 @@ def test_reconcile_command(tmp_path, orthanc_factory, monkeypatch, capsys):
     orthanc.stop()
     assert cli.main(["reconcile", "--since", "2026-10-01"]) == 1
     assert "PacsUnavailable" in capsys.readouterr().err
+
+
+def test_one_pacs_down_does_not_stop_the_others(tmp_path, orthanc_factory):
+    from plugin.errors import PacsUnavailable
+
+    orthanc = orthanc_factory().start({})
+    for path in write_series(tmp_path / "cbct", slices=2):
+        orthanc.upload(path)
+    good = {"dicomweb": orthanc.dicomweb, "auth": "basic", "user": USER, "password": PASSWORD}
+    down = {"dicomweb": "http://127.0.0.1:9/dicom-web", "timeout_s": 2}
+    settings = settings_for(f"sqlite:///{tmp_path / 'plugin.db'}", tmp_path,
+                            PACS=json.dumps({"a-down": down, "b-good": good}))
+    ctx = pipeline.Context(settings, Store(settings.database_url))
+    with pytest.raises(PacsUnavailable, match="cannot reach the PACS"):
+        reconcile(ctx, since=OCTOBER)
+    assert [e.source for e in _events(ctx, "pacs-study")] == ["pacs:b-good"]
