@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,8 +197,9 @@ def series_datasets(client: DicomWeb, study: str, series: str, count: int | None
 
 
 def _from_ends(client: DicomWeb, study: str, series: str, count: int) -> list[dict] | None:
-    first = client.instances(study, series, (("InstanceNumber", "1"),))
-    last = client.instances(study, series, (("InstanceNumber", str(count)),))
+    with ThreadPoolExecutor(2) as pool:  # the two small queries at once: one round trip of latency, not two
+        ends = [pool.submit(client.instances, study, series, (("InstanceNumber", str(n)),)) for n in (1, count)]
+        first, last = (end.result() for end in ends)
     if len(first) != 1 or len(last) != 1:
         return None
     a, b = first[0], last[0]
