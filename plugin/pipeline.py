@@ -346,8 +346,9 @@ def _pacs_study(ctx: Context, spec: Any) -> Parsed:
         raise Unprocessable(str(exc), "PacsRefused") from None
     if fetched.ignored:
         log("pacs study ignored", reason=fetched.ignored)
-    problems = [_problem("NotPractice", f"series {n}: {why}") for n, why in fetched.left_out]
-    return Parsed(instances=fetched.instances, problems=problems)
+    if fetched.left_out:  # not the practice's series: not an error, nothing to keep
+        log("pacs series left out", series=len(fetched.left_out), reason=fetched.left_out[0][1])
+    return Parsed(instances=fetched.instances)
 
 
 def _attachment(ctx: Context, event_id: int, spec: Any) -> Parsed:

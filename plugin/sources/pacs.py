@@ -150,7 +150,8 @@ def notification(raw: bytes) -> tuple[str, str, str]:
 # ---------------------------------------------------------------------- fetching a study (the worker)
 @dataclass
 class Fetched:
-    """The study's instances as (evidence key, kind, PatientID, DICOM JSON bytes), and what was left out."""
+    """The study's series as (evidence key "Series/<uid>", kind, PatientID, DICOM JSON list bytes), and what was
+    left out. One row per series, so a study notified again with more instances replaces its series whole."""
 
     instances: list[tuple[str, str, str, bytes]] = field(default_factory=list)
     left_out: list[tuple[str, str]] = field(default_factory=list)
@@ -171,8 +172,10 @@ def fetch_study(config: PacsConfig, spec: dict, client=None) -> Fetched:
         if own:
             client.close()
     out = Fetched(left_out=read.left_out)
+    series: dict[tuple[str, str], list[dict]] = {}
     for dataset in read.datasets:
-        raw = json.dumps(dataset, sort_keys=True).encode()
-        sop = value(dataset, "00080018") or "sha256:" + hashlib.sha256(raw).hexdigest()
-        out.instances.append((f"Instance/{sop}", "dicom-json", value(dataset, "00100020"), raw))
+        series.setdefault((value(dataset, "0020000E"), value(dataset, "00100020")), []).append(dataset)
+    for (uid, patient_id), datasets in series.items():  # one row per series: a new version replaces it whole
+        raw = json.dumps(datasets, sort_keys=True).encode()
+        out.instances.append((f"Series/{uid or 'sha256:' + hashlib.sha256(raw).hexdigest()}", "dicom-json", patient_id, raw))
     return out

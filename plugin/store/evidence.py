@@ -196,7 +196,11 @@ def read_group(session, case_key: str) -> ReadResult:
                                 .order_by(Evidence.key)))
     result = ReadResult()
     result.evidence.extend(to_resource(r) for r in rows if r.kind == "fhir")
-    json_instances = [json.loads(r.data) for r in rows if r.kind == "dicom-json"]
+    json_instances: list = []
+    for r in rows:
+        if r.kind == "dicom-json":  # one dataset, or a whole series as a list (a PACS study, issue 8)
+            data = json.loads(r.data)
+            json_instances.extend(data if isinstance(data, list) else [data])
     if json_instances:
         result.extend(dicom.read_dicom_json(Path(f"store/{case_key}/dicom.json"), json_instances))
     part10 = [r for r in rows if r.kind == "dicom-part10"]

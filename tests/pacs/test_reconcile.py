@@ -48,11 +48,33 @@ def test_generic_dicomweb_by_study_date(tmp_path, orthanc_factory):
     assert reconcile(ctx, since=OCTOBER) == {"queued": 0, "duplicates": 1}
     assert pipeline.process_event(ctx, event.id) == "done"
     with ctx.store.sessions() as s:
-        kinds = [r.kind for r in s.scalars(select(ev_store.Evidence))]
-    assert kinds == ["dicom-json"] * 3
+        rows = [(r.key, r.kind) for r in s.scalars(select(ev_store.Evidence))]
+    assert len(rows) == 1 and rows[0][1] == "dicom-json" and rows[0][0].startswith("Series/")
     for path in write_series(tmp_path / "more", slices=1, StudyInstanceUID=study):
         orthanc.upload(path)  # a new series: a new version of the study, queued again
     assert reconcile(ctx, since=OCTOBER) == {"queued": 1, "duplicates": 0}
+
+
+def test_a_series_notified_again_with_more_instances_is_replaced_whole(tmp_path, orthanc_factory):
+    """60 instances (listed one by one), then 100 (read from the first and last): 100 counted, not 158."""
+    from plugin.dicomweb import LIST_ALL_MAX
+
+    orthanc = orthanc_factory().start({})
+    study, series = generate_uid(), generate_uid()
+    files = write_series(tmp_path / "cbct", slices=100, slice_spacing=0.5, StudyInstanceUID=study,
+                         SeriesInstanceUID=series)
+    ctx = _ctx(tmp_path)(orthanc)
+    for count in (60, 100):
+        for path in files[:count]:
+            orthanc.upload(path)
+        reconcile(ctx, since=OCTOBER)
+        for event in _events(ctx, "pacs-study"):
+            pipeline.process_event(ctx, event.id)
+        with ctx.store.sessions() as s:
+            read = ev_store.read_group(s, ev_store.group_of_patient_id(s, "TEST-0001")[0])
+        [found] = read.evidence
+        assert (found.instances, found.height_mm) == (count, count * 0.5)
+    assert 60 <= LIST_ALL_MAX < 100
 
 
 def test_a_study_from_another_ae_title_is_ignored(tmp_path, orthanc_factory):
