@@ -327,9 +327,9 @@ def _requeried(ctx: Context, where: str, spec: Any) -> Parsed:
 
 
 def _pacs_study(ctx: Context, spec: Any) -> Parsed:
-    """Issue 8: the study's headers over DICOMweb (plugin.sources.pacs). Each instance is kept as DICOM JSON, a
-    dataset lacking what the reader needs included, so the case's `skipped` list names it. A study the PACS
-    does not have, or a refusal, is a dead letter; PacsUnavailable propagates (retried with backoff)."""
+    """Issue 8: the study's headers over DICOMweb (plugin.sources.pacs), one DICOM JSON row per series; a series
+    lacking what the reader needs is kept too, so the case's `skipped` list names it. A study the PACS does not
+    have, or a refusal, is a dead letter; PacsUnavailable propagates (retried with backoff)."""
     from plugin.errors import PacsRefused, PacsStudyMissing
     from plugin.sources import pacs
 
