@@ -75,3 +75,23 @@ def test_unknown_study_and_unreachable_pacs(tmp_path, orthanc_factory):
     with DicomWeb(orthanc.dicomweb, ("basic", USER, PASSWORD), timeout=2) as client:
         with pytest.raises(PacsUnavailable, match="cannot reach the PACS"):
             study_datasets(client, generate_uid())
+
+
+def test_bearer_auth_and_an_answer_that_is_not_dicom_json(serve):
+    """A loopback DICOMweb stand-in that records what it was sent."""
+    from plugin.errors import PacsRefused
+
+    seen = []
+
+    async def pacs(scope, receive, send):
+        headers = dict(scope["headers"])
+        seen.append((scope["path"], headers.get(b"authorization"), headers.get(b"accept")))
+        body = b'{"not": "a list"}' if scope["path"].endswith("/series") else b"[]"
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/dicom+json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    served = serve(pacs)
+    with DicomWeb(served.url + "/dicom-web/", ("bearer", "tok-123")) as client:
+        with pytest.raises(PacsRefused, match="JSON that is not a DICOM JSON array"):
+            study_datasets(client, "1.2.3")
+    assert seen == [("/dicom-web/studies/1.2.3/series", b"Bearer tok-123", b"application/dicom+json")]
