@@ -163,7 +163,7 @@ class Watcher:
         if isinstance(link, naming.Unlinked):
             if row is not None and row.reason == link.reason[:500]:   # held already, for the same reason
                 return "unmatched"
-            return self._hold(rel, sig, kind, link.reason)
+            return self._hold(rel, sig, kind, link.reason, _sha256(path))
         return self._take(path, rel, sig, kind, link)
 
     def _link(self, path: Path, kind: str) -> naming.Link | naming.Unlinked:
@@ -212,8 +212,8 @@ class Watcher:
         log("scanner file taken", event_id=accepted.event_id, kind=kind, duplicate=accepted.duplicate, how=link.how)
         return "taken"
 
-    def _hold(self, rel: str, sig: tuple[int, int], kind: str, reason: str) -> str:
-        self._record(rel, sig, kind, None, table.UNMATCHED, reason, None)
+    def _hold(self, rel: str, sig: tuple[int, int], kind: str, reason: str, sha: str | None = None) -> str:
+        self._record(rel, sig, kind, sha, table.UNMATCHED, reason, None)
         return "unmatched"
 
     def _record(self, rel: str, sig: tuple[int, int], kind: str, sha: str | None, status: str, reason: str,
@@ -241,6 +241,17 @@ class Watcher:
                 log("scanner poll failed", logging.WARNING, error=type(exc).__name__)
             polls += 1
             stop.wait(self.config.poll_s)
+
+
+def _sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def content_type(path: Path, kind: str, link: naming.Link) -> str:

@@ -58,3 +58,22 @@ def test_a_sidecar_links_a_name_no_pattern_matches(tmp_path):
     (tmp_path / "UpperJaw.stl.json").write_text(json.dumps(
         {"patient": {"system": "urn:mrn", "value": "12345"}, "encounter": "Encounter/e1", "date": "2026-05-04"}))
     assert link(path, PATTERNS, "urn:mrn") == Link("urn:mrn|12345", "Encounter/e1", "2026-05-04", "UpperJaw.stl", "sidecar")
+
+
+import datetime  # noqa: E402
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+_ID = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, max_size=20).filter(
+    lambda v: v.strip("_-. ") == v)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(value=_ID, date=st.dates(min_value=datetime.date(1900, 1, 1)).map(lambda d: d.strftime("%Y%m%d")),
+       jaw=st.sampled_from(["upper", "lower", "Maxilla", "mandible", "UpperJaw"]))
+def test_any_identifier_is_read_back_exactly_and_never_kept_in_the_name(value, date, jaw):
+    from pathlib import Path
+
+    name = f"{value}_{date}_{jaw}.stl"
+    found = link(Path("/no/such/dir") / name, PATTERNS, "urn:mrn")
+    assert found == Link(f"urn:mrn|{value}", "", f"{date[:4]}-{date[4:6]}-{date[6:]}", f"{date}_{jaw}.stl", "pattern")

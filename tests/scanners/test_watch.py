@@ -1,6 +1,7 @@
 """The watched folder with real files, a real store and the pipeline's own processing."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -68,6 +69,7 @@ def test_an_unlinkable_file_is_held_with_its_reason_until_a_sidecar_links_it(ctx
     poll_until(watcher, lambda: _unmatched(ctx))
     [held] = _unmatched(ctx)
     assert held["path"] == "upper.stl" and "matches none of the 1 SCANNER_PATTERNS" in held["reason"]
+    assert held["sha256"] == hashlib.sha256(STL).hexdigest()
     assert "upper.stl.json" in held["reason"] and events(ctx) == []
     for _ in range(5):                      # held, not guessed, however long it waits
         watcher.poll()
