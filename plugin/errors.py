@@ -189,3 +189,30 @@ class EhrRefused(EhrError):
 
 class ForeignUrl(EhrError):
     """A URL (found in a payload or a next link) outside the configured FHIR base: never fetched."""
+
+
+# ------------------------------------------------------------------------------ pipeline (PACS, issue 8)
+class PacsError(PipelineError):
+    """Talking to a PACS over DICOMweb (or Orthanc's REST API) failed. `status`: the HTTP status, else 0.
+
+    Messages name the request kind ("QIDO-RS series") and the status, never a URL (it holds study UIDs)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class PacsUnavailable(PacsError):
+    """Connection error, timeout, 5xx or 429: transient, retried with the pipeline's backoff."""
+
+    def __init__(self, message: str, status: int = 0, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status)
+
+
+class PacsRefused(PacsError):
+    """Any other 4xx, or an answer that is not DICOM JSON: the request or the configuration is wrong."""
+
+
+class PacsStudyMissing(PacsError):
+    """The PACS does not have the study a notification named (404, or no series)."""

@@ -108,6 +108,8 @@ def process_event(ctx: Context, event_id: int) -> str:
         _release(ctx, event_id, type(exc).__name__)
         log("event will be retried", logging.WARNING, reason=type(exc).__name__, **fields)
         raise
+    for follow_up in parsed.queued:  # issue 8: attachments to fetch (stored with the event: the sweeper has them too)
+        queue.enqueue(ctx.settings, queue.TASK_PROCESS_EVENT, follow_up)
     for group in sorted(groups):
         if ctx.settings.settle_s == 0 and len(groups) == 1:  # no burst to wait for: recompute here, one hop less
             try:
@@ -116,6 +118,8 @@ def process_event(ctx: Context, event_id: int) -> str:
                 queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=backoff_s(0))
         else:
             queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=ctx.settings.settle_s)
+    if kind == "requery" and ctx.settings.pacs:  # issue 8: a gap in the FHIR feed: check the PACS too
+        queue.enqueue(ctx.settings, queue.TASK_RECONCILE, "pacs")
     log("event processed", groups=len(groups), evidence=len(parsed.items), problems=len(parsed.problems),
         ms=elapsed_ms(start), **fields)
     return "done"
@@ -172,6 +176,8 @@ class Parsed:
     instances: list[tuple[str, str, str, bytes]] = field(default_factory=list)
     meshes: list[tuple[SurfaceMesh, dict[str, str]]] = field(default_factory=list)
     problems: list[Any] = field(default_factory=list)
+    follow_ups: list[tuple[str, bytes]] = field(default_factory=list)  # issue 8: ("fetch-attachment" key, body)
+    queued: list[int] = field(default_factory=list)  # ids of the follow-up events stored with this one
 
     @property
     def empty(self) -> bool:
@@ -184,6 +190,8 @@ def parse(ctx: Context, event_id: int, kind: str, body: bytes, content_type: str
     if kind in ("fhir", "dicom-json"):
         data = _json(body)
         parsed = _from_read(read_json_data(where, data), data)
+    elif kind == "fetch-attachment":  # issue 8
+        parsed = _attachment(ctx, event_id, _json(body))
     elif kind == "dicom-file":
         parsed = _dicom_file(body)
     elif kind == "mesh-file":
@@ -192,12 +200,18 @@ def parse(ctx: Context, event_id: int, kind: str, body: bytes, content_type: str
         parsed = _fetched(ctx, where, _json(body))
     elif kind == "requery":
         parsed = _requeried(ctx, where, _json(body))
+    elif kind == "pacs-study":  # issue 8
+        parsed = _pacs_study(ctx, _json(body))
     else:
         raise Unprocessable(f"unknown event kind {kind!r}", "UnsupportedFile")
+    if kind in ("fhir", "fetch", "requery") and ctx.settings.fhir_base_url:  # issue 8: a DocumentReference /
+        from plugin.sources.attachments import fetches                         # Media holding a scan
+
+        parsed.follow_ups = fetches(parsed.items)
     if parsed.empty and parsed.problems:
         first = parsed.problems[0]
         raise Unprocessable(f"{first.reason}: {first.message}", first.reason)
-    if parsed.empty and kind not in ("fetch", "requery"):
+    if parsed.empty and kind not in ("fetch", "requery", "pacs-study"):
         raise Unprocessable("holds nothing the coder reads (no usable FHIR resource, DICOM dataset or mesh)", "EmptyInput")
     return parsed
 
@@ -313,6 +327,46 @@ def _requeried(ctx: Context, where: str, spec: Any) -> Parsed:
     return parsed
 
 
+def _pacs_study(ctx: Context, spec: Any) -> Parsed:
+    """Issue 8: the study's headers over DICOMweb (plugin.sources.pacs), one DICOM JSON row per series; a series
+    lacking what the reader needs is kept too, so the case's `skipped` list names it. A study the PACS does not
+    have, or a refusal, is a dead letter; PacsUnavailable propagates (retried with backoff)."""
+    from plugin.errors import PacsRefused, PacsStudyMissing
+    from plugin.sources import pacs
+
+    if not isinstance(spec, dict) or not isinstance(spec.get("study"), str) or not isinstance(spec.get("pacs"), str):
+        raise Unprocessable('a "pacs-study" event holds {"pacs": name, "study": uid, "version": v}', "InvalidEvent")
+    config = (ctx.settings.pacs or {}).get(spec["pacs"])
+    if config is None:
+        raise Unprocessable("the PACS this event names is no longer configured in PACS", "ConfigError")
+    try:
+        fetched = pacs.fetch_study(config, spec)
+    except PacsStudyMissing as exc:
+        raise Unprocessable(f"the PACS does not have this study ({exc})", "StudyNotFound") from None
+    except PacsRefused as exc:
+        raise Unprocessable(str(exc), "PacsRefused") from None
+    if fetched.ignored:
+        log("pacs study ignored", reason=fetched.ignored)
+    if fetched.left_out:  # not the practice's series: not an error, nothing to keep
+        log("pacs series left out", series=len(fetched.left_out), reason=fetched.left_out[0][1])
+    return Parsed(instances=fetched.instances)
+
+
+def _attachment(ctx: Context, event_id: int, spec: Any) -> Parsed:
+    """Issue 8: an attachment of a DocumentReference / Media read from the FHIR server and read like a file.
+    A URL off the base (ForeignUrl), a missing Binary or an oversized one is a dead letter; unavailability retried."""
+    from plugin.sources.attachments import check_spec, file_content_type
+
+    check_spec(spec)
+    try:
+        data = _ehr_call(_client(ctx).read_binary, spec["url"], ctx.settings.scanner_max_file_bytes)
+    except InputError as exc:
+        raise Unprocessable(str(exc), exc.reason) from None
+    if spec["kind"] == "dicom-file":
+        return _dicom_file(data)
+    return _mesh_file(event_id, data, file_content_type(spec))
+
+
 def _client(ctx: Context):
     if ctx.fhir is None:
         raise Unprocessable("reading from the FHIR server needs FHIR_BASE_URL", "ConfigError")
@@ -335,6 +389,7 @@ def _store_parsed(ctx: Context, event_id: int, parsed: Parsed, correlation: str)
         try:
             with ctx.store.transaction() as s:
                 groups = _store_in(s, event_id, parsed)
+                parsed.queued = _store_follow_ups(s, parsed.follow_ups, correlation)
                 if "" in groups:  # the practice directory changed: every case may change
                     groups.discard("")
                     groups |= set(ev_store.groups_of_directory_change(s))
@@ -348,6 +403,19 @@ def _store_parsed(ctx: Context, event_id: int, parsed: Parsed, correlation: str)
             if attempt == 2:
                 raise
     return set()
+
+
+def _store_follow_ups(s, follow_ups: list[tuple[str, bytes]], correlation: str) -> list[int]:
+    """Issue 8: the events this one asks for ("fetch-attachment"), stored with it (deduplicated by key)."""
+    ids = []
+    for key, body in follow_ups:
+        if s.scalar(select(Event.id).where(Event.dedup_key == key)) is None:
+            row = Event(source="attachment", kind="fetch-attachment", dedup_key=key, content_type="application/json",
+                        body=body, correlation_id=correlation, status="queued", attempts=0, last_error="")
+            s.add(row)
+            s.flush()
+            ids.append(row.id)
+    return ids
 
 
 def _store_in(s, event_id: int, parsed: Parsed) -> set[str]:
@@ -380,6 +448,8 @@ def _store_in(s, event_id: int, parsed: Parsed) -> set[str]:
 
 def _mesh_group(s, event_id: int, params: dict[str, str]) -> tuple[str, str]:
     if params.get("patient"):
+        if "|" in params["patient"]:  # an identifier "system|value" (scanner exports): linked by it, never guessed
+            return ev_store.group_of_identifier(s, params["patient"])
         return ev_store.canonical(params["patient"]), ""
     if params.get("encounter"):
         encounter = ev_store.canonical(params["encounter"])
@@ -535,7 +605,7 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     from plugin import errors
 
     found = getattr(errors, "EhrUnavailable", None)
-    return (found,) if found is not None else ()
+    return ((found,) if found is not None else ()) + (errors.PacsUnavailable,)  # issue 8: a PACS that cannot answer
 
 
 def run_task(ctx: Context, name: str, args: tuple) -> Any:
@@ -548,6 +618,10 @@ def run_task(ctx: Context, name: str, args: tuple) -> Any:
         return sweep(ctx)
     if name == queue.TASK_NOOP:
         return None
+    if name == queue.TASK_RECONCILE:  # issue 8
+        from plugin.reconcile import reconcile
+
+        return reconcile(ctx, fhir=not args or args[0] != "pacs")
     raise ValueError(f"unknown task {name!r}")
 
 

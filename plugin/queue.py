@@ -21,6 +21,7 @@ TASK_PROCESS_EVENT = "dwcoder.process_event"  # args: event_id
 TASK_RECOMPUTE_CASE = "dwcoder.recompute_case"  # args: case_key
 TASK_SWEEP = "dwcoder.sweep"  # no args
 TASK_NOOP = "dwcoder.noop"  # benchmark baseline
+TASK_RECONCILE = "dwcoder.reconcile"  # issue 8; args: none, or "pacs" (the PACS part only: after a requery)
 
 _producers: dict[str, Any] = {}
 _local: "LocalQueue | None" = None

@@ -29,6 +29,14 @@ Unset means the embedded default:
     DWCODER_TASK_TIME_LIMIT_S  hard limit of one task (120); DWCODER_VISIBILITY_TIMEOUT_S must exceed it (300)
     DWCODER_HOST, DWCODER_PORT   where `dwcoder serve` listens (127.0.0.1, 8000)
     DWCODER_LOG_LEVEL   DEBUG | INFO | WARNING | ERROR (INFO)
+    (issue 8) PACS      JSON (or a file): {name: {"dicomweb": url, "auth": "none"|"basic"|"bearer", "user", "password",
+                        "token", "secrets": ["whsec_..."], "stations": [...], "ae_titles": [...], "orthanc": url,
+                        "timeout_s": 15}}  (plugin/sources/pacs.py checks each entry)
+    (issue 8) DWCODER_RECONCILE_EVERY_S  how often Celery beat runs the reconciler (300; 0: never)
+    (issue 8) SCANNER_FOLDERS  folders `dwcoder serve` watches (path-separator list; docs/scanners.md)
+    (issue 8) SCANNER_PATTERNS  filename patterns: a JSON list or one pattern, e.g. {PatientID}_{date}_{jaw}.stl
+    (issue 8) SCANNER_PATIENT_SYSTEM  identifier system of {PatientID} (needed with SCANNER_PATTERNS)
+    (issue 8) SCANNER_POLL_S (2), SCANNER_STABLE_POLLS (3), SCANNER_TRUNCATED_AFTER_S (120), SCANNER_MAX_FILE_BYTES (256 MiB)
 """
 from __future__ import annotations
 
@@ -41,7 +49,8 @@ from urllib.parse import urlsplit
 
 from plugin.errors import SettingsError
 
-SECRET_NAMES = frozenset({"FHIR_BEARER_TOKEN", "SMART_PRIVATE_KEY", "WEBHOOK_SOURCES", "SUBSCRIPTIONS", "DATABASE_URL", "REDIS_URL"})
+SECRET_NAMES = frozenset({"FHIR_BEARER_TOKEN", "SMART_PRIVATE_KEY", "WEBHOOK_SOURCES", "SUBSCRIPTIONS", "DATABASE_URL", "REDIS_URL",
+                          "PACS"})
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,17 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    # issue 8: scanner exports
+    scanner_folders: tuple[str, ...] = ()
+    scanner_patterns: tuple[str, ...] = ()
+    scanner_patient_system: str = ""
+    scanner_poll_s: float = 2.0
+    scanner_stable_polls: int = 3
+    scanner_truncated_after_s: float = 120.0
+    scanner_max_file_bytes: int = 256 * 1024 * 1024
+    # ---- issue 8: PACS over DICOMweb, reconciler
+    pacs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    reconcile_every_s: float = 300.0
 
     @property
     def embedded_queue(self) -> bool:
@@ -148,8 +168,10 @@ def _build(env: dict[str, str]) -> Settings:
         host=env.get("DWCODER_HOST", "127.0.0.1"),
         port=int(_number(env, "DWCODER_PORT", 8000, minimum=0, integer=True)),
         log_level=_choice(env, "DWCODER_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+        pacs=_pacs(env), reconcile_every_s=_number(env, "DWCODER_RECONCILE_EVERY_S", 300.0, minimum=0),
     )
     _check_auth(settings)
+    settings = _scanner_settings(env, settings)
     return settings
 
 
@@ -264,3 +286,62 @@ def _check_auth(s: Settings) -> None:
         if missing:
             raise SettingsError(f"FHIR_AUTH='smart' needs {', '.join(missing)}")
         _check_url("SMART_TOKEN_URL", s.smart_token_url, ("http", "https"), need_host=True)
+
+
+# ------------------------------------------------------------------------------------------ issue 8: PACS
+def _pacs(env: dict[str, str]) -> dict[str, Any]:
+    """PACS name -> its settings, each checked by plugin.sources.pacs.pacs_config (errors name PACS[name])."""
+    from plugin.sources.pacs import pacs_config
+
+    data = _json_setting(env, "PACS")
+    return {name: pacs_config(name, spec) for name, spec in data.items()}
+
+
+# ------------------------------------------------------------------------------------------ issue 8: scanner exports
+def _scanner_settings(env: dict[str, str], settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    folders = tuple(p for p in env.get("SCANNER_FOLDERS", "").split(os.pathsep) if p)
+    for folder in folders:
+        if not Path(folder).expanduser().is_dir():
+            raise SettingsError(f"SCANNER_FOLDERS={env['SCANNER_FOLDERS']!r}: {folder!r} is not a folder")
+    patterns = _patterns(env.get("SCANNER_PATTERNS", ""))
+    system = env.get("SCANNER_PATIENT_SYSTEM", "").strip()
+    if patterns and not system:
+        raise SettingsError("SCANNER_PATTERNS needs SCANNER_PATIENT_SYSTEM: the identifier system of {PatientID} "
+                            "(e.g. urn:oid:... or the practice management system's MRN system)")
+    if "|" in system:
+        raise SettingsError(f"SCANNER_PATIENT_SYSTEM={system!r}: the system alone, without '|'")
+    return replace(
+        settings, scanner_folders=tuple(str(Path(f).expanduser()) for f in folders), scanner_patterns=patterns,
+        scanner_patient_system=system,
+        scanner_poll_s=_number(env, "SCANNER_POLL_S", 2.0, minimum=0.01),
+        scanner_stable_polls=int(_number(env, "SCANNER_STABLE_POLLS", 3, minimum=2, integer=True)),
+        scanner_truncated_after_s=_number(env, "SCANNER_TRUNCATED_AFTER_S", 120.0, minimum=0),
+        scanner_max_file_bytes=int(_number(env, "SCANNER_MAX_FILE_BYTES", 256 * 1024 * 1024, minimum=1, integer=True)))
+
+
+def _patterns(raw: str) -> tuple[str, ...]:
+    from plugin.errors import ConfigError
+
+    raw = raw.strip()
+    if not raw:
+        return ()
+    if raw.startswith("["):
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"SCANNER_PATTERNS={raw!r}: not valid JSON ({exc.msg})") from None
+        if not isinstance(data, list) or not all(isinstance(p, str) and p for p in data):
+            raise SettingsError(f"SCANNER_PATTERNS={raw!r}: expected a JSON list of patterns")
+        patterns = tuple(data)
+    else:
+        patterns = (raw,)
+    from plugin.scanners.naming import compile_pattern
+
+    for pattern in patterns:
+        try:
+            compile_pattern(pattern)
+        except ConfigError as exc:
+            raise SettingsError(str(exc)) from None
+    return patterns

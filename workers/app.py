@@ -15,7 +15,7 @@ from celery import Celery
 
 from plugin import logs
 from plugin.errors import SettingsError
-from plugin.queue import TASK_SWEEP, celery_config
+from plugin.queue import TASK_RECONCILE, TASK_SWEEP, celery_config
 from plugin.settings import Settings
 
 settings = Settings.from_env()
@@ -28,3 +28,5 @@ app.conf.update(celery_config(settings))
 app.conf.beat_schedule = {
     "sweep": {"task": TASK_SWEEP, "schedule": settings.sweep_every_s},
 }
+if settings.reconcile_every_s > 0:  # issue 8: notifications are hints; the reconciler catches up what they missed
+    app.conf.beat_schedule["reconcile"] = {"task": TASK_RECONCILE, "schedule": settings.reconcile_every_s}

@@ -4,7 +4,7 @@ after DWCODER_MAX_ATTEMPTS becomes a dead letter. Anything else unexpected leave
 from __future__ import annotations
 
 from plugin import pipeline
-from plugin.queue import TASK_NOOP, TASK_PROCESS_EVENT, TASK_RECOMPUTE_CASE, TASK_SWEEP
+from plugin.queue import TASK_NOOP, TASK_PROCESS_EVENT, TASK_RECOMPUTE_CASE, TASK_RECONCILE, TASK_SWEEP
 from workers.app import app, settings
 
 
@@ -45,3 +45,14 @@ def sweep() -> dict:
 @app.task(name=TASK_NOOP)
 def noop() -> None:
     return None
+
+
+@app.task(name=TASK_RECONCILE, bind=True)
+def reconcile(self, part: str = "") -> dict | str:
+    """Issue 8: the reconciler (beat, or a requery's "pacs" run); a PACS that cannot answer is tried next time."""
+    from plugin.reconcile import reconcile as run
+
+    try:
+        return run(_ctx(), fhir=part != "pacs")
+    except pipeline.transient_errors() as exc:
+        return f"not reachable: {type(exc).__name__}"

@@ -5,6 +5,8 @@
     dwcoder doctor                        check each configured connection and say what is wrong
     dwcoder dead-letters list|show|replay the events that could not be processed
     dwcoder migrate | health | settings reference | code-sets check   operating a deployment (operate.py)
+    dwcoder watch DIR... | --unmatched    scanner export folders (issue 8)
+    dwcoder reconcile [--since ISO]       queue what the PACS / FHIR server hold that the plugin has not seen
 """
 from __future__ import annotations
 
@@ -20,3 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from plugin.commands import operate  # issue 11: migrate, health, settings reference, code-sets check
 
     operate.register(sub)
+    from plugin.commands import watch
+
+    watch.register(sub)
+    from plugin.commands import reconcile  # issue 8
+
+    reconcile.register(sub)

@@ -78,9 +78,15 @@ def running(settings: Settings, host: str, port: int, threads: int = 2) -> Itera
             local.stop()
         raise SystemExit(f"dwcoder: the service did not start on {host}:{port}")
     server.ctx, server.local = ctx, local
+    scanners = threading.Event()  # issue 8: SCANNER_FOLDERS polled while the service runs
+    if settings.scanner_folders:
+        from plugin.scanners.watch import start as start_scanners
+
+        start_scanners(ctx.store, settings, settings.scanner_folders, scanners)
     try:
         yield server
     finally:
+        scanners.set()
         server.should_exit = True
         thread.join(15)
         if local:

@@ -1,6 +1,7 @@
 """FhirClient: the plugin's one way to the EHR's FHIR server (R4 by default, R4B or R5 by configuration).
 
     read(reference)                 "Type/id" or an absolute URL on the base; None for 404/410
+    read_binary(url_or_ref, max_bytes)  an attachment's bytes: Binary/<id> or a URL on the base (binary.py)
     search(rtype, params)           every page, following next links only while they stay on the base
     upsert_charge_item(resource)    by identifier[0]: created | updated | unchanged | held (see chargeitems.py)
     withdraw_charge_item(identifier)          entered-in-error unless held
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from plugin.ehr import chargeitems, provenance
+from plugin.ehr import binary, chargeitems, provenance
 from plugin.ehr.auth import Auth, SmartBackendAuth, StaticBearer
 from plugin.ehr.base import Base
 from plugin.ehr.chargeitems import Upsert
@@ -59,6 +60,9 @@ class FhirClient:
         if body.get("resourceType") != rtype:
             raise EhrRefused(f"read {rtype}: the FHIR server answered with another resource type", response.status_code)
         return body
+
+    def read_binary(self, url_or_ref: str, max_bytes: int = binary.DEFAULT_MAX_BYTES) -> bytes:
+        return binary.read_binary(self._t, url_or_ref, max_bytes)
 
     def search(self, rtype: str, params: dict[str, Any]) -> list[dict]:
         if not RESOURCE_TYPE.fullmatch(rtype):

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, DBAPIError
 from plugin.errors import StoreUnavailable
 from plugin.store.models import Event
 
-KINDS = frozenset({"fhir", "dicom-json", "dicom-file", "mesh-file", "fetch", "requery"})
+KINDS = frozenset({"fhir", "dicom-json", "dicom-file", "mesh-file", "fetch", "requery", "pacs-study",
+                   "fetch-attachment"})  # issue 8: a scan attached to a DocumentReference / Media
 
 
 @dataclass(frozen=True)

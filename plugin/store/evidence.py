@@ -75,6 +75,23 @@ def group_of_patient_id(session, patient_id: str) -> tuple[str, str]:
     return (found, "") if found else (f"PatientID/{patient_id}", f"PatientID/{patient_id}")
 
 
+def group_of_identifier(session, token: str) -> tuple[str, str]:
+    """(case key, link) for a patient identifier "system|value" (a scanner export's `patient` parameter): the one
+    Patient holding exactly that identifier; none yet: "Identifier/<token>", waiting for it; several: a group of
+    its own that is never coded (never guessed)."""
+    system, _, value = token.partition("|")
+    holders = []
+    for ref in session.scalars(select(PatientLink.patient_ref).where(PatientLink.value == value).order_by(PatientLink.patient_ref)):
+        row = session.scalar(select(Evidence).where(Evidence.key == ref))
+        if row is not None and row.kind == "fhir" and (system, value) in fr.identifiers(to_resource(row).resource):
+            holders.append(ref)
+    if len(holders) == 1:
+        return holders[0], ""
+    if holders:
+        return f"Unlinked/Identifier/{token}", ""
+    return f"Identifier/{token}", f"Identifier/{token}"
+
+
 def link_patient(session, item: FhirResource) -> set[str]:
     """Record a Patient's id and identifier values; move evidence that waited for it. Returns the groups left."""
     values = {item.resource.get("id", "")} | {v for _, v in fr.identifiers(item.resource)}
@@ -82,7 +99,8 @@ def link_patient(session, item: FhirResource) -> set[str]:
     for value in values:
         if session.get(PatientLink, (value, item.ref)) is None:
             session.add(PatientLink(value=value, patient_ref=item.ref))
-    return _relink(session, [f"PatientID/{v}" for v in values], item.ref)
+    waiting = [f"PatientID/{v}" for v in values] + [f"Identifier/{s}|{v}" for s, v in fr.identifiers(item.resource) if s and v]
+    return _relink(session, waiting, item.ref)
 
 
 def link_encounter(session, item: FhirResource, case_key: str) -> set[str]:
@@ -178,7 +196,11 @@ def read_group(session, case_key: str) -> ReadResult:
                                 .order_by(Evidence.key)))
     result = ReadResult()
     result.evidence.extend(to_resource(r) for r in rows if r.kind == "fhir")
-    json_instances = [json.loads(r.data) for r in rows if r.kind == "dicom-json"]
+    json_instances: list = []
+    for r in rows:
+        if r.kind == "dicom-json":  # one dataset, or a whole series as a list (a PACS study, issue 8)
+            data = json.loads(r.data)
+            json_instances.extend(data if isinstance(data, list) else [data])
     if json_instances:
         result.extend(dicom.read_dicom_json(Path(f"store/{case_key}/dicom.json"), json_instances))
     part10 = [r for r in rows if r.kind == "dicom-part10"]

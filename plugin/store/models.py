@@ -146,3 +146,5 @@ class LocalProvenance(Base):
 
 
 from plugin.store import latency  # noqa: E402,F401  (issue 11: the webhook -> ChargeItem latency histogram)
+from plugin.store import scanner as _scanner  # noqa: E402,F401  (issue 8: scanner_files)
+from plugin.store import reconcile as _reconcile  # noqa: E402,F401  (issue 8: reconcile_state)

@@ -9,6 +9,8 @@ from plugin.web.charge_items import read_charge_item, search_charge_items
 from plugin.web.notify import receive_notification
 from plugin.web.openapi import openapi_document
 from plugin.web.ops import metrics, readyz
+from plugin.web.scanner import unmatched_files
+from plugin.web.pacs import receive_pacs_study
 from plugin.web.status import healthz
 from plugin.web.webhook import receive_webhook
 
@@ -56,6 +58,16 @@ ROUTES = (
     Route("GET", "/metrics", metrics, "Prometheus metrics, read from the database at scrape time (docs/runbook.md)",
           {200: "text exposition format"}),
     Route("GET", "/openapi.json", openapi_document, "this API as OpenAPI 3.1", {200: "the document"}),
+    Route("POST", "/pacs/{name}/stable-study", receive_pacs_study,
+          "a PACS's study became stable (Standard Webhooks signature; Orthanc: deploy/orthanc/notify.lua)",
+          {200: "this study version was seen before", 202: "event stored and queued", 400: "not JSON",
+           401: "unknown PACS, bad or stale signature", 413: "body over 16 KiB", 415: "not application/json",
+           422: "no valid StudyInstanceUID", 429: "too many requests (Retry-After)",
+           503: "database unavailable (Retry-After)"},
+          accepts=("application/json",), headers=("webhook-id", "webhook-timestamp", "webhook-signature")),
+    Route("GET", "/scanner/unmatched", unmatched_files,
+          "scanner exports held because they cannot be linked to one patient, with the reason (docs/scanners.md)",
+          {200: "JSON: {\"unmatched\": [{folder, path, size, sha256, kind, reason, since}]}", 503: "database unavailable"}),
 )
 
 
