@@ -23,6 +23,7 @@ TASK_SWEEP = "dwcoder.sweep"  # no args
 TASK_NOOP = "dwcoder.noop"  # benchmark baseline
 
 _producers: dict[str, Any] = {}
+_producer_lock = threading.Lock()
 _local: "LocalQueue | None" = None
 
 
@@ -64,13 +65,21 @@ def celery_config(settings) -> dict[str, Any]:
 
 
 def producer(settings):
+    """The Celery producer for this broker, made once per process (Celery's lazy imports are not thread-safe:
+    web requests queueing at once must not build it together)."""
     app = _producers.get(settings.redis_url)
     if app is None:
-        from celery import Celery
+        with _producer_lock:
+            app = _producers.get(settings.redis_url)
+            if app is None:
+                from celery import Celery
 
-        app = Celery("dwcoder-producer")
-        app.conf.update(celery_config(settings))
-        _producers[settings.redis_url] = app
+                app = Celery("dwcoder-producer")
+                app.conf.update(celery_config(settings))
+                app.amqp  # noqa: B018  (build the producer side and import the transport now, under the lock)
+                app.producer_pool  # noqa: B018
+                app.connection_for_write().transport  # noqa: B018
+                _producers[settings.redis_url] = app
     return app
 
 
