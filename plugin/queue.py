@@ -51,6 +51,7 @@ def celery_config(settings) -> dict[str, Any]:
             "unacked_restore_interval": 1.0,  # kombu >= 5.7: look for unacked tasks to restore every second
             "unacked_restore_throttle": 0.0,
         },
+        "task_default_queue": settings.queue_name,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
