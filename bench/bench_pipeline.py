@@ -2,7 +2,7 @@
 
 Starts its own parts on loopback: a PostgreSQL database (created and dropped), a redis-server on a spare port,
 the validating FHIR test server (tests/fhirserver, needs `npm ci --prefix tests/fhirserver`), `dwcoder serve`
-and one Celery worker (prefork, 2 processes: this machine has 2 cores).
+and one Celery worker (prefork, 2 processes: this machine has 2 cores) with its beat (the sweeper).
 
 1. baseline: N bare Celery no-op tasks (`dwcoder.noop`) sent to the same broker and worker configuration
    (acks_late, prefetch 1); time from the first send until the worker has run them all.
@@ -80,8 +80,9 @@ class Rig:
                     "DWCODER_SETTLE_S": SETTLE_S, "DWCODER_LOG_LEVEL": "WARNING", "DWCODER_RATE": "100000",
                     "WEBHOOK_SOURCES": json.dumps({"bench": {"secrets": [self.secret], "rate": 100000, "burst": 100000}})}
         self.worker_log = self.tmp / "worker.log"
-        self._spawn([str(BIN / "celery"), "-A", "workers.app", "worker", "-c", "2", "--loglevel", "INFO",
-                     "--without-gossip", "--without-mingle", "--without-heartbeat"], self.worker_log)
+        self._spawn([str(BIN / "celery"), "-A", "workers.app", "worker", "-c", "2", "--loglevel", "INFO", "-B",
+                     "-s", str(self.tmp / "beat-schedule"), "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                    self.worker_log)
         self._spawn([str(BIN / "dwcoder"), "serve"], self.tmp / "serve.log")
         self._wait(lambda: b"ready." in self.worker_log.read_bytes(), "worker")
         self._wait(self._healthy, "dwcoder serve")

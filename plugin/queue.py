@@ -24,6 +24,7 @@ TASK_NOOP = "dwcoder.noop"  # benchmark baseline
 TASK_RECONCILE = "dwcoder.reconcile"  # issue 8; args: none, or "pacs" (the PACS part only: after a requery)
 
 _producers: dict[str, Any] = {}
+_producer_lock = threading.Lock()
 _local: "LocalQueue | None" = None
 
 
@@ -51,6 +52,7 @@ def celery_config(settings) -> dict[str, Any]:
             "unacked_restore_interval": 1.0,  # kombu >= 5.7: look for unacked tasks to restore every second
             "unacked_restore_throttle": 0.0,
         },
+        "task_default_queue": settings.queue_name,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
@@ -65,13 +67,21 @@ def celery_config(settings) -> dict[str, Any]:
 
 
 def producer(settings):
+    """The Celery producer for this broker, made once per process (Celery's lazy imports are not thread-safe:
+    web requests queueing at once must not build it together)."""
     app = _producers.get(settings.redis_url)
     if app is None:
-        from celery import Celery
+        with _producer_lock:
+            app = _producers.get(settings.redis_url)
+            if app is None:
+                from celery import Celery
 
-        app = Celery("dwcoder-producer")
-        app.conf.update(celery_config(settings))
-        _producers[settings.redis_url] = app
+                app = Celery("dwcoder-producer")
+                app.conf.update(celery_config(settings))
+                app.amqp  # noqa: B018  (build the producer side and import the transport now, under the lock)
+                app.producer_pool  # noqa: B018
+                app.connection_for_write().transport  # noqa: B018
+                _producers[settings.redis_url] = app
     return app
 
 

@@ -7,6 +7,7 @@ Unset means the embedded default:
     DWCODER_HOME        folder for the SQLite file and local state           (default ~/.dwcoder)
     DATABASE_URL        sqlite:///... or postgresql://...                    (default sqlite under DWCODER_HOME)
     REDIS_URL           redis://host:port/db: Celery broker                  (unset: local in-process queue)
+    DWCODER_QUEUE       the Celery queue's name (dwcoder): services sharing one Redis database keep apart
     FHIR_BASE_URL       the EHR's FHIR base                                  (unset: embedded ChargeItem store)
     FHIR_VERSION        R4 | R4B | R5                                        (R4)
     FHIR_AUTH           none | bearer | smart                                (none)
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -58,6 +60,7 @@ class Settings:
     home: Path
     database_url: str
     redis_url: str = ""
+    queue_name: str = "dwcoder"
     fhir_base_url: str = ""
     fhir_version: str = "R4"
     fhir_auth: str = "none"
@@ -148,7 +151,7 @@ def _build(env: dict[str, str]) -> Settings:
         raise SettingsError(f"DWCODER_VISIBILITY_TIMEOUT_S={visibility:g} must be longer than DWCODER_TASK_TIME_LIMIT_S={timeout:g} "
                             "(else a running task is handed to a second worker)")
     settings = Settings(
-        home=home, database_url=database_url, redis_url=redis_url, fhir_base_url=fhir,
+        home=home, database_url=database_url, redis_url=redis_url, queue_name=_queue_name(env), fhir_base_url=fhir,
         fhir_version=_choice(env, "FHIR_VERSION", ("R4", "R4B", "R5"), "R4"), fhir_auth=auth,
         fhir_bearer_token=env.get("FHIR_BEARER_TOKEN", ""), smart_token_url=env.get("SMART_TOKEN_URL", ""),
         smart_client_id=env.get("SMART_CLIENT_ID", ""), smart_private_key=_pem(env.get("SMART_PRIVATE_KEY", "")),
@@ -209,6 +212,13 @@ def _number(env: dict[str, str], name: str, default: float, minimum: float, inte
         raise SettingsError(f"{name}={raw!r}: expected {'a whole number' if integer else 'a number'}") from None
     if value < minimum:
         raise SettingsError(f"{name}={raw!r}: must be at least {minimum:g}")
+    return value
+
+
+def _queue_name(env: dict[str, str]) -> str:
+    value = env.get("DWCODER_QUEUE", "dwcoder")
+    if not re.fullmatch(r"[A-Za-z0-9._:-]{1,100}", value):
+        raise SettingsError(f"DWCODER_QUEUE={value!r}: letters, digits and . _ : - only (at most 100)")
     return value
 
 

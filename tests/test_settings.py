@@ -42,6 +42,7 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path, monkeypatch):
     ("SUBSCRIPTIONS", json.dumps({"s1": 5}), r"SUBSCRIPTIONS\['s1'\]"),
     ("FHIR_AUTH", "bearer", r"FHIR_AUTH='bearer' needs FHIR_BASE_URL"),
     ("DWCODER_LOG_LEVEL", "loud", r"DWCODER_LOG_LEVEL='LOUD'"),
+    ("DWCODER_QUEUE", "my queue", r"DWCODER_QUEUE='my queue'"),
 ])
 def test_a_bad_value_names_the_variable_and_the_value(name, value, match, tmp_path):
     with pytest.raises(SettingsError, match=match):

@@ -1,11 +1,19 @@
 """Thin tasks: ids in, a plain function of plugin.pipeline does the work. Only EhrUnavailable is retried
 (exponential backoff with full jitter, never longer than half the visibility timeout); an event still failing
-after DWCODER_MAX_ATTEMPTS becomes a dead letter. Anything else unexpected leaves the event for the sweeper."""
+after DWCODER_MAX_ATTEMPTS becomes a dead letter. Anything else unexpected leaves the event for the sweeper and is
+logged by its class only (TaskFailed), never with a message that could quote patient data."""
 from __future__ import annotations
+
+from celery.exceptions import Retry
 
 from plugin import pipeline
 from plugin.queue import TASK_NOOP, TASK_PROCESS_EVENT, TASK_RECOMPUTE_CASE, TASK_RECONCILE, TASK_SWEEP
 from workers.app import app, settings
+
+
+class TaskFailed(Exception):
+    """What Celery logs for an unexpected error: its class only (a driver's message may quote payload values).
+    The event stays in the database; the sweeper queues it again."""
 
 
 def _ctx() -> pipeline.Context:
@@ -27,6 +35,10 @@ def process_event(self, event_id: int) -> str:
         return pipeline.process_event(_ctx(), int(event_id))
     except pipeline.transient_errors() as exc:
         return _retry_or_give_up(self, exc, int(event_id))
+    except Exception as exc:
+        if isinstance(exc, Retry):
+            raise
+        raise TaskFailed(type(exc).__name__) from None
 
 
 @app.task(name=TASK_RECOMPUTE_CASE, bind=True)
@@ -35,6 +47,10 @@ def recompute_case(self, case_key: str) -> str:
         return pipeline.recompute_case(_ctx(), str(case_key))
     except pipeline.transient_errors() as exc:
         return _retry_or_give_up(self, exc)  # the case stays dirty: the sweeper queues it again later
+    except Exception as exc:
+        if isinstance(exc, Retry):
+            raise
+        raise TaskFailed(type(exc).__name__) from None
 
 
 @app.task(name=TASK_SWEEP)

@@ -64,6 +64,10 @@ def running(settings: Settings, host: str, port: int, threads: int = 2) -> Itera
     logs.setup(settings.log_level)
     ctx = pipeline.context(settings)
     local = pipeline.start_local(ctx, threads=threads) if settings.embedded_queue else None
+    if not settings.embedded_queue:
+        from plugin import queue
+
+        queue.producer(settings)  # built once before the first requests queue in parallel
     app = create_app(settings, store=ctx.store)
     port = port or free_port(host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,

@@ -81,9 +81,10 @@ def _driver_url(url: str) -> str:
 
 
 def _engine(url: str, kind: str) -> Engine:
+    """hide_parameters: a database error's message never quotes the values (event bodies, references)."""
     if kind == "postgresql":
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn, _record) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from plugin.store.models import LocalChargeItem, LocalProvenance
 
-MOVED_ON = frozenset({"billable", "not-billable", "aborted"})  # someone else's decision: never overwritten
+MOVED_ON = frozenset({"billable", "not-billable", "billed", "aborted"})  # as plugin.ehr HELD_STATUSES: never overwritten
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -50,16 +51,14 @@ def service(request, tmp_path, postgres_url):
            "SUBSCRIPTIONS": json.dumps({"demo": f"Authorization: Bearer {token}"})}
     worker = None
     if request.param == "celery":
-        import redis
-
-        redis.Redis.from_url("redis://127.0.0.1:6379/13").flushdb()
         from tests.store.databases import empty
         from plugin.store import Store
 
         store = Store(postgres_url)
         empty(store)
         store.dispose()
-        env.update({"REDIS_URL": "redis://127.0.0.1:6379/13", "DATABASE_URL": postgres_url})
+        env.update({"REDIS_URL": "redis://127.0.0.1:6379/13", "DATABASE_URL": postgres_url,
+                    "DWCODER_QUEUE": f"dwcoder-test-{uuid.uuid4().hex[:12]}"})
         worker = Worker(env, tmp_path, "phi-worker").start()
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([DWCODER, "serve"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)

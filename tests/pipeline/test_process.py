@@ -144,16 +144,16 @@ def test_replay_puts_a_dead_letter_back(ctx):
 
 
 def test_a_burst_for_one_case_is_recomputed_once(database_url, tmp_path, monkeypatch):
-    settings = settings_for(database_url, tmp_path, DWCODER_PRACTICE=PRACTICE, DWCODER_SETTLE_S="0.5")
+    settings = settings_for(database_url, tmp_path, DWCODER_PRACTICE=PRACTICE, DWCODER_SETTLE_S="2")
     ctx = pipeline.Context(settings, Store(database_url))
     empty(ctx.store)
     calls = []
     real = pipeline._recompute_in
     monkeypatch.setattr(pipeline, "_recompute_in", lambda c, s, case: calls.append(case.key) or real(c, s, case))
-    local = pipeline.start_local(ctx, threads=2, sweep_every_s=60)
+    events = feed.folder_events(EXAMPLE)
+    accept(ctx.store, events)  # the burst: every event stored before the queue starts on them
+    local = pipeline.start_local(ctx, threads=2, sweep_every_s=60)  # queues every stored event at once
     try:
-        events = feed.folder_events(EXAMPLE)
-        accept_and_enqueue(ctx.store, settings, events)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (pipeline.settled(ctx) and local.idle()):
             time.sleep(0.05)

@@ -60,3 +60,18 @@ def test_provenance_names_the_device_and_the_evidence(database_url):
         {"identifier": {"system": "urn:dicom:uid", "value": "urn:oid:1.2.3"}, "display": "DICOM series"},
         {"display": "file upper.stl"}]
     store.dispose()
+
+
+def test_every_decided_status_is_held_like_the_fhir_client(database_url):
+    from plugin.ehr import HELD_STATUSES
+
+    store = Store(database_url)
+    for n, status in enumerate(sorted(HELD_STATUSES)):
+        ident = {**IDENT, "value": f"v{n}"}
+        with store.transaction() as s:
+            ehr = LocalEhr(s)
+            ehr.upsert_charge_item({**_item(), "identifier": [ident]})
+            ehr.set_charge_item_status(ident, status)
+            assert ehr.upsert_charge_item({**_item(5), "identifier": [ident]}).outcome == "held", status
+            assert ehr.withdraw_charge_item(ident).outcome == "held", status
+    store.dispose()

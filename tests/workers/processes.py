@@ -97,5 +97,5 @@ class OwnRedis:
             self.proc.kill()
             self.proc.wait(10)
 
-    def queued(self) -> int:
-        return redis.Redis(port=self.port).llen("celery")
+    def queued(self, queue: str) -> int:
+        return redis.Redis(port=self.port).llen(queue)

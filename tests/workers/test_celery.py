@@ -6,6 +6,7 @@ ChargeItems equal to `dwcoder suggest --format fhir` on the same folder (what a 
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,17 +24,18 @@ from tests.workers.processes import OwnRedis, Worker
 REDIS_DB = 11
 EXAMPLE = ROOT / "examples" / "orthognathic-planning"
 PRACTICE = "http://hl7.org/fhir/sid/us-npi|1234567893"
-TIMING = {"DWCODER_SETTLE_S": "0.2", "DWCODER_VISIBILITY_TIMEOUT_S": "8", "DWCODER_TASK_TIME_LIMIT_S": "5",
+QUEUE = f"dwcoder-test-{uuid.uuid4().hex[:12]}"
+TIMING = {"DWCODER_QUEUE": QUEUE, "DWCODER_SETTLE_S": "0.2", "DWCODER_VISIBILITY_TIMEOUT_S": "8", "DWCODER_TASK_TIME_LIMIT_S": "5",
           "DWCODER_EVENT_TIMEOUT_S": "4", "DWCODER_SWEEP_EVERY_S": "1", "DWCODER_LOG_LEVEL": "INFO"}
 
 
 @pytest.fixture
 def shared_redis():
+    """The machine's Redis, database 11, with a queue of this test's own (another run of these tests on the
+    same machine must not take our tasks, and we must not empty its queue)."""
     url = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
     yield url
-    client.flushdb()
+    redis.Redis.from_url(url).delete(QUEUE)
 
 
 @pytest.fixture
@@ -164,10 +166,10 @@ def test_redis_restarted_empty_while_events_are_queued(database_url, tmp_path):
         rig = Rig({"DATABASE_URL": database_url, "REDIS_URL": own.url, "DWCODER_HOME": str(tmp_path),
                    "DWCODER_PRACTICE": PRACTICE, **TIMING}, tmp_path, workers)
         rig.send(messy(feed.folder_events(EXAMPLE), seed=5))  # no worker yet: the ids wait in Redis
-        assert own.queued() > 0
+        assert own.queued(QUEUE) > 0
         own.stop()
         own.start()  # same port, empty: every queued id is gone
-        assert own.queued() == 0
+        assert own.queued(QUEUE) == 0
         rig.worker("w1", beat=True)  # the sweeper finds the events still queued in the database
         rig.wait_settled(120)
         _check_clean(rig, _expected())

@@ -22,6 +22,7 @@ def test_at_least_once_settings():
     conf = celery_config(settings)
     assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
     assert conf["worker_prefetch_multiplier"] == 1
+    assert conf["task_default_queue"] == "dwcoder"
     assert conf["broker_transport_options"]["visibility_timeout"] == 90 > conf["task_time_limit"] == 30
     assert conf["broker_transport_options"]["unacked_restore_interval"] <= 2
 
