@@ -78,3 +78,21 @@ def routes_markdown() -> str:
         answers = ", ".join(str(code) for code in route.answers)
         lines.append(f"| {route.method} | `{route.path}` | {route.summary} | {answers} |")
     return "\n".join(lines) + "\n"
+
+
+README_MARKERS = ("<!-- routes:start -->\n", "<!-- routes:end -->")
+
+
+def with_routes(readme: str) -> str:
+    """The README with the route table written between its markers (`python -m plugin.web.routes` rewrites it)."""
+    start, end = README_MARKERS
+    head, rest = readme.split(start, 1)
+    return head + start + routes_markdown() + end + rest.split(end, 1)[1]
+
+
+if __name__ == "__main__":  # rewrite docs/routes.md and the README's table from ROUTES
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    (root / "docs" / "routes.md").write_text(routes_markdown())
+    (root / "README.md").write_text(with_routes((root / "README.md").read_text()))

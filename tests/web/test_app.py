@@ -7,7 +7,7 @@ from openapi_spec_validator import validate
 from plugin.store import Store
 from plugin.store.chargeitems import LocalEhr
 from plugin.web.app import create_app
-from plugin.web.routes import ROUTES, routes_markdown
+from plugin.web.routes import ROUTES, routes_markdown, with_routes
 from tests.sources.shapes import SHAPES, procedure
 from tests.web.conftest import Service, outcome_of
 
@@ -56,8 +56,10 @@ def test_openapi_lists_every_route_as_served(service):
         assert str(status) in doc["paths"][route.path][route.method.lower()]["responses"], (route.path, status)
 
 
-def test_docs_routes_table_is_the_route_table():
+def test_docs_routes_table_is_the_route_table():  # after adding a route: python -m plugin.web.routes
     assert (ROOT / "docs" / "routes.md").read_text() == routes_markdown()
+    readme = (ROOT / "README.md").read_text()
+    assert with_routes(readme) == readme and routes_markdown() in readme
 
 
 def test_embedded_charge_items(service):
