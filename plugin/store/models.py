@@ -143,3 +143,6 @@ class LocalProvenance(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource: Mapped[str] = mapped_column(Text)
     recorded: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+from plugin.store import refs as _refs  # noqa: E402,F401  (the cross-patient context index: its table joins the metadata)
