@@ -165,10 +165,11 @@ def _dead_in(s, row: Event, reason: str, message: str) -> None:
 # ---------------------------------------------------------------------------- parsing
 @dataclass
 class Parsed:
-    """What one event holds: FHIR resources, DICOM instances (key, kind, patient id, study uid, bytes), meshes."""
+    """What one event holds: FHIR resources, DICOM instances (key, kind, patient id, study uid, series uid,
+    bytes), meshes."""
 
     items: list[FhirResource] = field(default_factory=list)
-    instances: list[tuple[str, str, str, str, bytes]] = field(default_factory=list)
+    instances: list[tuple[str, str, str, str, str, bytes]] = field(default_factory=list)
     meshes: list[tuple[SurfaceMesh, dict[str, str]]] = field(default_factory=list)
     problems: list[Any] = field(default_factory=list)
 
@@ -221,11 +222,11 @@ def _usable_dataset(data: Any) -> bool:
     return not dicom.read_dicom_json(Path("event"), data).problems
 
 
-def _json_instance(data: dict) -> tuple[str, str, str, str, bytes]:
+def _json_instance(data: dict) -> tuple[str, str, str, str, str, bytes]:
     sop = _tag_value(data, "00080018")
     raw = json.dumps(data, sort_keys=True).encode()
     key = "Instance/" + (sop or "sha256:" + hashlib.sha256(raw).hexdigest())
-    return key, "dicom-json", _tag_value(data, "00100020"), _tag_value(data, "0020000D"), raw
+    return key, "dicom-json", _tag_value(data, "00100020"), _tag_value(data, "0020000D"), _tag_value(data, "0020000E"), raw
 
 
 def _tag_value(data: dict, tag: str) -> str:
@@ -249,7 +250,8 @@ def _dicom_file(body: bytes) -> Parsed:
         buf = io.BytesIO()
         ds.save_as(buf, enforce_file_format=True)
     sop = str(ds.get("SOPInstanceUID", "")) or "sha256:" + hashlib.sha256(body).hexdigest()
-    return Parsed(instances=[(f"Instance/{sop}", "dicom-part10", series.patient_id, series.study_uid, buf.getvalue())])
+    return Parsed(instances=[(f"Instance/{sop}", "dicom-part10", series.patient_id, series.study_uid, series.series_uid,
+                                buf.getvalue())])
 
 
 _PARAM = re.compile(r';\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("([^"]*)"|[^;\s]*)')
@@ -364,13 +366,16 @@ def _store_in(s, event_id: int, parsed: Parsed) -> set[str]:
         elif item.type == "Encounter" and case_key:
             groups |= ev_store.link_encounter(s, item, case_key)
         s.flush()
-    for key, kind, patient_id, study_uid, data in parsed.instances:
+    for key, kind, patient_id, study_uid, series_uid, data in parsed.instances:
         case_key, link = ev_store.group_of_instance(s, patient_id, study_uid)
         changed, before = ev_store.put_blob(s, key, kind, case_key, link, data, event_id)
         if changed:
             groups |= {case_key} | ({before} if before is not None else set())
-            ev_store.set_refs(s, key, {ev_store.study_ref(study_uid)} if study_uid else set(), set())
-        s.flush()
+            study = {ev_store.study_ref(study_uid)} if study_uid else set()
+            ev_store.set_refs(s, key, study, set(), f"Series/{series_uid}" if series_uid else "")
+            s.flush()
+            if patient_id and link:  # no Patient carries its PatientID: its instances go where its first series goes
+                groups |= ev_store.place_patient_id(s, patient_id)
     for mesh, params in parsed.meshes:
         case_key, link = _mesh_group(s, event_id, params)
         key = f"{case_key}#File/{mesh.source}" if not link else f"{link}#File/{mesh.source}"

@@ -6,10 +6,12 @@ Case group ("case key"): the patient the evidence belongs to, so that `assemble`
     has case key "" and joins every group;
   * a Patient, and anything whose subject / patient / beneficiary is that Patient: "Patient/<id>";
   * a resource with no subject but an encounter: the Encounter's group (waits for it when not stored yet);
-  * a DICOM instance: the Patient whose id or identifier value is its PatientID; else (no Patient carries it
-    yet) the group of a Patient's ImagingStudy with its StudyInstanceUID, as `dwcoder suggest` joins such a
-    series to that study's case; else "PatientID/<value>" ("Unlinked/PatientID" without one). It moves when
-    that Patient or that study arrives (`link` = "PatientID/<value>" remembers that no Patient carries it yet);
+  * a DICOM instance: the Patient whose id or identifier value is its PatientID. Else (no Patient carries it
+    yet) `dwcoder suggest` joins its series to the case of the ImagingStudy with its StudyInstanceUID and takes
+    that study's patient for every series of the same PatientID (the first series, by UID, whose study is
+    known decides); so all instances of that PatientID are kept together in the group of that study's patient,
+    else in "PatientID/<value>". Without a PatientID: its study's patient group, else "Unlinked/PatientID".
+    They move when that Patient or a study arrives (`link` = "PatientID/<value>": no Patient carries it yet);
   * a mesh file: the patient / encounter / DICOM PatientID named by its content type's parameters
     (`model/stl; patient="Patient/p1"`, `encounter="Encounter/e1"` or `patient-id="12345"`), else a group of its
     own ("Unlinked/<event id>", never coded: the contract says unlinked files are reported, not guessed).
@@ -29,14 +31,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import aliased
 
 from plugin import resources as fr
 from plugin.case import CLINICAL, latest_versions
 from plugin.evidence import dicom
 from plugin.evidence.model import DicomSeries, FhirResource, ReadResult, SurfaceMesh
 from plugin.store.models import Evidence, PatientLink
-from plugin.store.refs import GIVES, NEEDS, EvidenceRef
+from plugin.store.refs import GIVES, NEEDS, SERIES, EvidenceRef
 
 CONTEXT_FOLDER = "/dwcoder-context"  # where context evidence "comes from": never the group's own folder
 HOPS = 4  # series -> study -> encounter is two; bounded
@@ -79,17 +82,38 @@ def group_of_resource(session, item: FhirResource, local: dict[str, str]) -> tup
 
 
 def group_of_instance(session, patient_id: str, study_uid: str) -> tuple[str, str]:
-    """(case key, link) for a DICOM instance: its Patient, else its study's patient group, else its PatientID's."""
+    """(case key, link) for a DICOM instance as it arrives: its Patient; else where its PatientID's instances
+    already are, else its study's patient group, else its PatientID's own (`place_patient_id` then settles it)."""
+    link = f"PatientID/{patient_id}"
     if patient_id:
         found = session.scalars(select(PatientLink.patient_ref).where(PatientLink.value == patient_id)
                                 .order_by(PatientLink.patient_ref)).first()
         if found:
             return found, ""
-    link = f"PatientID/{patient_id}"
+        placed = session.scalars(select(Evidence.case_key).where(Evidence.link == link).limit(1)).first()
+        if placed:
+            return placed, link
     study = study_group(session, study_uid)
     if study:
         return study, link
     return (link, link) if patient_id else ("Unlinked/PatientID", link)
+
+
+def place_patient_id(session, patient_id: str) -> set[str]:
+    """All instances of a PatientID no Patient carries, in one group: the patient group of the study of its
+    first series (by UID) whose study is known, else "PatientID/<value>". Returns the groups left and joined."""
+    link = f"PatientID/{patient_id}"
+    needs, series = aliased(EvidenceRef), aliased(EvidenceRef)
+    pairs = session.execute(select(series.ref, needs.ref).select_from(Evidence)
+                            .join(series, (series.evidence_key == Evidence.key) & (series.role == SERIES))
+                            .join(needs, (needs.evidence_key == Evidence.key) & (needs.role == NEEDS))
+                            .where(Evidence.link == link).distinct()).all()
+    target = next((g for g in (study_group(session, study.removeprefix("Study/")) for _, study in sorted(pairs)) if g), link)
+    left = set(session.scalars(select(Evidence.case_key).where(Evidence.link == link, Evidence.case_key != target).distinct()))
+    if left:
+        session.execute(update(Evidence).where(Evidence.link == link, Evidence.case_key != target).values(case_key=target))
+        left.add(target)
+    return left
 
 
 def study_group(session, study_uid: str) -> str:
@@ -158,10 +182,11 @@ def refs_of_resource(session, item: FhirResource, local: dict[str, str]) -> tupl
     return needs, gives
 
 
-def set_refs(session, key: str, needs: set[str], gives: set[str]) -> set[str]:
-    """Replace what `key` needs and gives; returns what it gave before (their dependents may change too)."""
+def set_refs(session, key: str, needs: set[str], gives: set[str], series: str = "") -> set[str]:
+    """Replace what `key` needs and gives (and the series it is of); returns what it gave before (their
+    dependents may change too)."""
     old = {(r.role, r.ref): r for r in session.scalars(select(EvidenceRef).where(EvidenceRef.evidence_key == key))}
-    want = {(NEEDS, r[:300]) for r in needs} | {(GIVES, r[:300]) for r in gives}
+    want = {(NEEDS, r[:300]) for r in needs} | {(GIVES, r[:300]) for r in gives} | ({(SERIES, series[:300])} if series else set())
     for pair, row in old.items():
         if pair not in want:
             session.delete(row)
@@ -192,13 +217,15 @@ def place_by_study(session, refs: set[str]) -> set[str]:
     Returns the groups they left and joined."""
     moved: set[str] = set()
     for ref in sorted(r for r in refs if r.startswith("Study/")):
-        rows = session.scalars(select(Evidence).join(EvidenceRef, EvidenceRef.evidence_key == Evidence.key)
-                               .where(EvidenceRef.role == NEEDS, EvidenceRef.ref == ref, Evidence.link.like("PatientID/%")))
-        for row in rows:
-            case_key, link = group_of_instance(session, row.link.removeprefix("PatientID/"), ref.removeprefix("Study/"))
+        rows = list(session.scalars(select(Evidence).join(EvidenceRef, EvidenceRef.evidence_key == Evidence.key)
+                                    .where(EvidenceRef.role == NEEDS, EvidenceRef.ref == ref, Evidence.link.like("PatientID/%"))))
+        for value in sorted({row.link.removeprefix("PatientID/") for row in rows} - {""}):
+            moved |= place_patient_id(session, value)
+        for row in (r for r in rows if r.link == "PatientID/"):
+            case_key = study_group(session, ref.removeprefix("Study/")) or "Unlinked/PatientID"
             if case_key != row.case_key:
                 moved |= {row.case_key, case_key}
-                row.case_key, row.link = case_key, link
+                row.case_key = case_key
     return moved
 
 
