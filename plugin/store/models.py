@@ -3,6 +3,7 @@
     events            every accepted event, deduplicated by `dedup_key`; status queued -> processing -> done | dead
     dead_letters      events that could not be processed, with the reason (class name) and a message without PHI
     patient_links     Patient.id / identifier value -> Patient reference
+    evidence_refs     the context each piece of evidence needs / gives across groups (plugin/store/refs.py)
     evidence          the latest version of each piece of evidence, by `key`, in one case group (`case_key`)
     cases             one row per case group: dirty marker, version (bumped by each change), review flag
     suggestions       the current ChargeItem of each charge line, by its identifier (unique: one per line ever)

@@ -204,3 +204,51 @@ def test_the_case_folder_is_a_cross_patient_world():
     assert BY_ID["proc-adeyemi-cbct"]["encounter"] == _ref("Encounter", "enc-saarinen-1")
     assert BY_ID["proc-adeyemi-cbct"]["subject"] != BY_ID["enc-saarinen-1"]["subject"]
     assert CBCT[0]["0020000D"] == PAN[0]["0020000D"] and CBCT[0]["00100020"] != PAN[0]["00100020"]
+
+
+def _codes(ctx) -> list[tuple[str, str]]:
+    return sorted((i["code"]["coding"][0]["code"], i["subject"].get("reference", "")) for i in active(local_items(ctx)))
+
+
+def test_an_encounter_arriving_late_withdraws_the_other_patients_line(tmp_path):
+    """Her CBCT Procedure names his Encounter before that Encounter is known: billed to her (as `dwcoder suggest`
+    would on those files); once his Encounter arrives, her group is recomputed and the line withdrawn."""
+    _write_world(tmp_path / "world", 2, [True, True], [(1, 0, "record")])
+    events = feed.folder_events(tmp_path / "world")
+    late = [e for e in events if e.kind == "fhir" and json.loads(e.body).get("id") == "enc-0"]
+    first = [e for e in events if e not in late]
+    assert len(late) == 1
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    ctx = pipeline.Context(settings_for(url, tmp_path, DWCODER_PRACTICE=PRACTICE), Store(url))
+    try:
+        send_direct(ctx, first)
+        drain(ctx)
+        assert ("D0367", "Patient/pt-1") in _codes(ctx)
+        send_direct(ctx, late)
+        drain(ctx)
+        assert ("D0367", "Patient/pt-1") not in _codes(ctx)
+        assert active(local_items(ctx)) == cli_items(tmp_path / "world", PRACTICE)
+    finally:
+        ctx.store.dispose()
+
+
+def test_a_series_no_patient_carries_follows_its_study_then_its_patient(tmp_path):
+    """A CBCT series whose PatientID no Patient carries joins the case of the ImagingStudy with its
+    StudyInstanceUID (billed to that study's patient, as the CLI does); once the Patient carrying that PatientID
+    arrives, the series is hers: a PatientMismatch with the study, so his line is withdrawn and none is hers."""
+    _write_world(tmp_path / "world", 2, [True, True], [(1, 0, "series")])
+    events = feed.folder_events(tmp_path / "world")
+    her = [e for e in events if e.kind == "fhir" and json.loads(e.body).get("id") == "pt-1"]
+    assert len(her) == 1
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    ctx = pipeline.Context(settings_for(url, tmp_path, DWCODER_PRACTICE=PRACTICE), Store(url))
+    try:
+        send_direct(ctx, [e for e in events if e not in her])
+        drain(ctx)
+        assert ("D0367", "Patient/pt-0") in _codes(ctx)
+        send_direct(ctx, her)
+        drain(ctx)
+        assert [c for c in _codes(ctx) if c[0] == "D0367"] == []
+        assert active(local_items(ctx)) == cli_items(tmp_path / "world", PRACTICE)
+    finally:
+        ctx.store.dispose()
