@@ -121,9 +121,17 @@ def _write_world(folder: Path, count: int, sent: list[bool], crossings: list) ->
 
 
 def _delivered_folder(folder: Path, events) -> Path:
-    """The files of the events delivered so far (what `dwcoder suggest` is given to compare with)."""
+    """The files of the events delivered so far (what `dwcoder suggest` is given to compare with), less a DICOM
+    series without PatientID whose study has not come yet: with no patient data, the CLI joins it to the only
+    case of its folder, which a stream of events does not have; the pipeline keeps it unlinked, never guessed
+    (docs/pipeline.md), until its study arrives."""
     folder.mkdir(parents=True, exist_ok=True)
+    studies = {i["value"].removeprefix("urn:oid:") for e in events if e.kind == "fhir"
+               for i in json.loads(e.body).get("identifier", []) if json.loads(e.body)["resourceType"] == "ImagingStudy"}
     for n, event in enumerate(events):
+        if event.kind == "dicom-json" and not any("00100020" in d or d["0020000D"]["Value"][0] in studies
+                                                  for d in json.loads(event.body)):
+            continue
         suffix = ".dcm.json" if event.kind == "dicom-json" else ".json"
         (folder / f"{event.dedup_key.replace('/', '_').replace(':', '_')}{suffix}").write_bytes(event.body)
     return folder
