@@ -170,10 +170,11 @@ def _dead_in(s, row: Event, reason: str, message: str) -> None:
 # ---------------------------------------------------------------------------- parsing
 @dataclass
 class Parsed:
-    """What one event holds: FHIR resources, DICOM instances (key, kind, patient id, bytes), meshes."""
+    """What one event holds: FHIR resources, DICOM instances (key, kind, patient id, study uid, series uid,
+    bytes), meshes."""
 
     items: list[FhirResource] = field(default_factory=list)
-    instances: list[tuple[str, str, str, bytes]] = field(default_factory=list)
+    instances: list[tuple[str, str, str, str, str, bytes]] = field(default_factory=list)
     meshes: list[tuple[SurfaceMesh, dict[str, str]]] = field(default_factory=list)
     problems: list[Any] = field(default_factory=list)
     follow_ups: list[tuple[str, bytes]] = field(default_factory=list)  # issue 8: ("fetch-attachment" key, body)
@@ -236,11 +237,11 @@ def _usable_dataset(data: Any) -> bool:
     return not dicom.read_dicom_json(Path("event"), data).problems
 
 
-def _json_instance(data: dict) -> tuple[str, str, str, bytes]:
+def _json_instance(data: dict) -> tuple[str, str, str, str, str, bytes]:
     sop = _tag_value(data, "00080018")
     raw = json.dumps(data, sort_keys=True).encode()
     key = "Instance/" + (sop or "sha256:" + hashlib.sha256(raw).hexdigest())
-    return key, "dicom-json", _tag_value(data, "00100020"), raw
+    return key, "dicom-json", _tag_value(data, "00100020"), _tag_value(data, "0020000D"), _tag_value(data, "0020000E"), raw
 
 
 def _tag_value(data: dict, tag: str) -> str:
@@ -264,7 +265,8 @@ def _dicom_file(body: bytes) -> Parsed:
         buf = io.BytesIO()
         ds.save_as(buf, enforce_file_format=True)
     sop = str(ds.get("SOPInstanceUID", "")) or "sha256:" + hashlib.sha256(body).hexdigest()
-    return Parsed(instances=[(f"Instance/{sop}", "dicom-part10", series.patient_id, buf.getvalue())])
+    return Parsed(instances=[(f"Instance/{sop}", "dicom-part10", series.patient_id, series.study_uid, series.series_uid,
+                                buf.getvalue())])
 
 
 _PARAM = re.compile(r';\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("([^"]*)"|[^;\s]*)')
@@ -427,16 +429,22 @@ def _store_in(s, event_id: int, parsed: Parsed) -> set[str]:
         changed, before = ev_store.put_resource(s, item, case_key, link, event_id)
         if changed:
             groups |= {case_key} | ({before} if before is not None else set())
+            groups |= _context_changed(s, item, local)
         if item.type == "Patient":
             groups |= ev_store.link_patient(s, item)
         elif item.type == "Encounter" and case_key:
             groups |= ev_store.link_encounter(s, item, case_key)
         s.flush()
-    for key, kind, patient_id, data in parsed.instances:
-        case_key, link = ev_store.group_of_patient_id(s, patient_id)
+    for key, kind, patient_id, study_uid, series_uid, data in parsed.instances:
+        case_key, link = ev_store.group_of_instance(s, patient_id, study_uid)
         changed, before = ev_store.put_blob(s, key, kind, case_key, link, data, event_id)
         if changed:
             groups |= {case_key} | ({before} if before is not None else set())
+            study = {ev_store.study_ref(study_uid)} if study_uid else set()
+            ev_store.set_refs(s, key, study, set(), f"Series/{series_uid}" if series_uid else "")
+            s.flush()
+            if patient_id and link:  # no Patient carries its PatientID: its instances go where its first series goes
+                groups |= ev_store.place_patient_id(s, patient_id)
     for mesh, params in parsed.meshes:
         case_key, link = _mesh_group(s, event_id, params)
         key = f"{case_key}#File/{mesh.source}" if not link else f"{link}#File/{mesh.source}"
@@ -444,6 +452,16 @@ def _store_in(s, event_id: int, parsed: Parsed) -> set[str]:
         if changed:
             groups |= {case_key} | ({before} if before is not None else set())
     return groups
+
+
+def _context_changed(s, item: FhirResource, local: dict[str, str]) -> set[str]:
+    """Record what the resource needs and gives as cross-patient context; the groups that read what it gives
+    (before and now) change with it, and series no Patient carries follow the study that places them."""
+    needs, gives = ev_store.refs_of_resource(s, item, local)
+    gave = ev_store.set_refs(s, ev_store.resource_key(item), needs, gives)
+    s.flush()
+    changed = gave | gives
+    return ev_store.dependents(s, changed) | ev_store.place_by_study(s, changed)
 
 
 def _mesh_group(s, event_id: int, params: dict[str, str]) -> tuple[str, str]:
@@ -488,7 +506,7 @@ def _recompute_in(ctx: Context, s, case: Case) -> dict[str, int]:
     read = ev_store.read_group(s, case.key)
     cfg = ctx.settings
     coded = code_evidence(read, cfg.practice, cfg.claim, cfg.mappings) if read.evidence else []
-    postable = [x for x in coded if x.lines and (x.patient or x.patient_identifier)]
+    postable = [x for x in coded if x.lines and (x.patient or x.patient_identifier) and _own(x, case.key)]
     bundle = to_bundle(postable, cfg.fhir_version)
     desired = {e["resource"]["identifier"][0]["value"]: e["resource"] for e in bundle.get("entry", [])}
     current = {r.identifier: r for r in s.scalars(select(Suggestion).where(
@@ -515,6 +533,12 @@ def _recompute_in(ctx: Context, s, case: Case) -> dict[str, int]:
         s.add(Posting(case_key=case.key, action="provenance", outcome="recorded", fhir_id=str(pid)[:100],
                       correlation_id=case.correlation_id))
     return counts
+
+
+def _own(coded, case_key: str) -> bool:
+    """Is this case the group's own? A case of another Patient (made from context evidence: another patient's
+    encounter or study read to decide this group's evidence) is posted by that patient's group only."""
+    return not (coded.patient.startswith("Patient/") and coded.patient != case_key)
 
 
 def _post_line(s, sink, case: Case, ident: str, resource: dict, row: Suggestion | None, counts: dict, targets: list) -> None:

@@ -150,10 +150,11 @@ def notification(raw: bytes) -> tuple[str, str, str]:
 # ---------------------------------------------------------------------- fetching a study (the worker)
 @dataclass
 class Fetched:
-    """The study's series as (evidence key "Series/<uid>", kind, PatientID, DICOM JSON list bytes), and what was
+    """The study's series as (evidence key "Series/<uid>", kind, PatientID, StudyInstanceUID, SeriesInstanceUID,
+    DICOM JSON list bytes), and what was
     left out. One row per series, so a study notified again with more instances replaces its series whole."""
 
-    instances: list[tuple[str, str, str, bytes]] = field(default_factory=list)
+    instances: list[tuple[str, str, str, str, str, bytes]] = field(default_factory=list)
     left_out: list[tuple[str, str]] = field(default_factory=list)
     ignored: str = ""  # the whole study is not the practice's (by AE title): why
 
@@ -177,5 +178,7 @@ def fetch_study(config: PacsConfig, spec: dict, client=None) -> Fetched:
         series.setdefault((value(dataset, "0020000E"), value(dataset, "00100020")), []).append(dataset)
     for (uid, patient_id), datasets in series.items():  # one row per series: a new version replaces it whole
         raw = json.dumps(datasets, sort_keys=True).encode()
-        out.instances.append((f"Series/{uid or 'sha256:' + hashlib.sha256(raw).hexdigest()}", "dicom-json", patient_id, raw))
+        study_uid = value(datasets[0], "0020000D") or spec["study"]
+        out.instances.append((f"Series/{uid or 'sha256:' + hashlib.sha256(raw).hexdigest()}", "dicom-json", patient_id,
+                              study_uid, uid, raw))
     return out

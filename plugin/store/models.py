@@ -3,6 +3,7 @@
     events            every accepted event, deduplicated by `dedup_key`; status queued -> processing -> done | dead
     dead_letters      events that could not be processed, with the reason (class name) and a message without PHI
     patient_links     Patient.id / identifier value -> Patient reference
+    evidence_refs     the context each piece of evidence needs / gives across groups (plugin/store/refs.py)
     evidence          the latest version of each piece of evidence, by `key`, in one case group (`case_key`)
     cases             one row per case group: dirty marker, version (bumped by each change), review flag
     suggestions       the current ChargeItem of each charge line, by its identifier (unique: one per line ever)
@@ -148,3 +149,4 @@ class LocalProvenance(Base):
 from plugin.store import latency  # noqa: E402,F401  (issue 11: the webhook -> ChargeItem latency histogram)
 from plugin.store import scanner as _scanner  # noqa: E402,F401  (issue 8: scanner_files)
 from plugin.store import reconcile as _reconcile  # noqa: E402,F401  (issue 8: reconcile_state)
+from plugin.store import refs as _refs  # noqa: E402,F401  (the cross-patient context index: its table joins the metadata)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 PG_SERVER = os.environ.get("DWCODER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 TABLES = ("postings", "suggestions", "local_provenance", "local_charge_items", "dead_letters", "events", "evidence",
-          "patient_links", "cases", "subscription_state")
+          "patient_links", "cases", "subscription_state", "evidence_refs")
 
 
 def _admin():
