@@ -28,6 +28,9 @@
             ├── EhrUnavailable      connection error, timeout, 5xx, 429 (retry_after kept): retried with backoff
             ├── EhrRefused          any other 4xx (or the server's token endpoint refused us): not retried
             └── ForeignUrl          a URL outside the configured FHIR base: refused, never fetched
+    ReviewError (issue 9)           a reviewer's decision cannot be made (plugin/review)
+    ├── Conflict                    the line changed since the reviewer saw it (stale version): nothing written
+    └── DecisionRefused             unknown line, code or modifier; a reject without a listed reason; ...
 
 InputError carries `source` (file name, resource reference) so a message always says where, and
 `detail` (the message without it). Readers do not stop at one bad input: they turn the error into a
@@ -189,3 +192,28 @@ class EhrRefused(EhrError):
 
 class ForeignUrl(EhrError):
     """A URL (found in a payload or a next link) outside the configured FHIR base: never fetched."""
+
+
+# ------------------------------------------------------------------------------ review (issue 9)
+class ReviewError(PipelineError):
+    """A reviewer's decision cannot be made; nothing of it was written (EHR, audit log, queue)."""
+
+
+class Conflict(ReviewError):
+    """Another decision (or a recomputation) changed the line since the reviewer saw it: `current_version`,
+    `decided_by` and `state` say what is there now. The second reviewer is told; nothing is overwritten."""
+
+    def __init__(self, message: str, current_version: int = 0, decided_by: str = "", state: str = "") -> None:
+        self.current_version = current_version
+        self.decided_by = decided_by
+        self.state = state
+        super().__init__(message)
+
+
+class DecisionRefused(ReviewError):
+    """The decision itself is wrong: unknown line or case, unknown code, impossible modifier, a reject
+    without a listed reason; `field` names what is at fault ("code", "modifiers", "reason_code", ...)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        self.field = field
+        super().__init__(message)

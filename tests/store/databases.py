@@ -14,6 +14,7 @@ from sqlalchemy import text
 PG_SERVER = os.environ.get("DWCODER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 TABLES = ("postings", "suggestions", "local_provenance", "local_charge_items", "dead_letters", "events", "evidence",
           "patient_links", "cases", "subscription_state")
+REVIEW_TABLES = ("review_audit", "review_lines", "review_cases")  # issue 9 (PostgreSQL: TRUNCATE passes the audit's triggers)
 
 
 def _admin():
@@ -41,7 +42,7 @@ def postgres_url():
 def empty(store) -> None:
     with store.transaction() as s:
         if store.kind == "postgresql":
-            s.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            s.execute(text(f"TRUNCATE {', '.join(TABLES + REVIEW_TABLES)} RESTART IDENTITY CASCADE"))
         else:
             for table in TABLES:
                 s.execute(text(f"DELETE FROM {table}"))
