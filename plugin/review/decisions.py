@@ -211,8 +211,8 @@ def _lines(s, case_id: int, lock_rows: bool = False) -> list[ReviewLine]:
 
 def _conflict(line: ReviewLine, seen: int) -> Conflict:
     who = f" by {line.decided_by}" if line.decided_by else ""
-    what = {"changed": "the evidence changed", "withdrawn": "the evidence no longer supports it"}.get(
-        line.state, f"it was {line.state}{who}")
+    what = {"changed": "the evidence changed after a decision", "withdrawn": "the evidence no longer supports it",
+            "pending": "new evidence changed the suggestion"}.get(line.state, f"it was {line.state}{who}")
     return Conflict(f"this line changed since you saw it (you saw version {seen}, it is now version {line.version}: "
                     f"{what}); nothing was written: look again and decide", line.version, line.decided_by, line.state)
 

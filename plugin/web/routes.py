@@ -11,6 +11,8 @@ from plugin.web.cds import call_service, discovery, receive_feedback
 from plugin.web.charge_items import read_charge_item, search_charge_items
 from plugin.web.notify import receive_notification
 from plugin.web.openapi import openapi_document
+from plugin.web.review import pages as review
+from plugin.web.review.render import static_file
 from plugin.web.status import healthz
 from plugin.web.webhook import receive_webhook
 
@@ -86,6 +88,38 @@ ROUTES = (
            "addressed JWT; unknown issuer", 404: "no such service", 413: "body over the limit", 415: "not JSON",
            501: "reviewer queue not installed", 503: "database unavailable"},
           accepts=("application/json",), headers=("authorization",), access=require("cds-jwt")),
+    # issue 9: the reviewer queue (server-rendered pages; POSTs carry the page's CSRF token)
+    Route("GET", "/review", review.queue_page,
+          "reviewer queue: cases awaiting review, oldest first; filters status, claim, payer, date_from, date_to, code, "
+          "rule, notice; counts per status; keyset pages (after)", {200: "the page", 303: "not signed in: to /login"},
+          access=require("reviewer")),
+    Route("GET", "/review/cases/{case_id}", review.case_page,
+          "a case: its lines with reason, evidence, documentation present/missing, notices, alternatives; decisions",
+          {200: "the page", 303: "not signed in: to /login", 404: "no such case (or another practice's)"},
+          access=require("reviewer")),
+    Route("GET", "/review/cases/{case_id}/explain", review.explain_page,
+          "the engine's explanation of a case (steps, facts, each rule that could have applied)",
+          {200: "the page (a fragment for htmx)", 404: "no such case (or another practice's)"}, access=require("reviewer")),
+    Route("POST", "/review/lines/{identifier}", review.decide_line,
+          "decide a line: action approve | reject (reason_code, reason_text) | edit (code, modifiers, quantity) | "
+          "add (a new line in this line's case); version = the version the reviewer saw",
+          {303: "decided: back to the case", 403: "bad form token", 404: "no such line (or another practice's)",
+           409: "the line changed since it was shown (nothing written)", 422: "refused: unknown code, impossible "
+           "modifier, no listed reason", 503: "the EHR did not answer (nothing written)"},
+          accepts=("application/x-www-form-urlencoded",), access=require("reviewer")),
+    Route("POST", "/review/cases/{case_id}/approve-all", review.approve_all, "approve every open line of a case",
+          {303: "decided: back to the case", 403: "bad form token", 404: "no such case (or another practice's)",
+           409: "a line changed since it was shown (nothing written)"},
+          accepts=("application/x-www-form-urlencoded",), access=require("reviewer")),
+    Route("GET", "/review/metrics", review.metrics_page,
+          "acceptance per rule and per code, edits per rule, time to review, suggestions per day (SVG plots)",
+          {200: "the page"}, access=require("reviewer")),
+    Route("GET", "/review/metrics.csv", review.metrics_csv, "the metrics page's numbers as CSV", {200: "text/csv"},
+          access=require("reviewer")),
+    Route("GET", "/review/audit", review.audit_page, "the audit log of decisions, newest first (before = keyset)",
+          {200: "the page"}, access=require("reviewer")),
+    Route("GET", "/static/{name}", static_file, "the pages' script and style (htmx vendored, no CDN)",
+          {200: "the file", 404: "no such file"}, access=require("public")),
 )
 
 
