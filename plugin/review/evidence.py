@@ -17,9 +17,10 @@ def describe(store, group_key: str) -> dict[str, dict[str, Any]]:
     with store.sessions() as s:
         read = ev_store.read_group(s, group_key)
     out: dict[str, dict[str, Any]] = {}
+    names = _names(read.evidence)
     for item in read.evidence:
         if isinstance(item, FhirResource):
-            out[item.ref] = _fhir(item.resource)
+            out[item.ref] = _fhir(item.resource, names)
         elif isinstance(item, DicomSeries):
             out[item.ref] = _series(item)
         elif isinstance(item, SurfaceMesh):
@@ -40,30 +41,48 @@ def explanation(ctx, group_key: str, coded_case: str) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------------ FHIR
-def _fhir(r: dict) -> dict[str, Any]:
+def _names(evidence) -> dict[str, str]:
+    """"Practitioner/x" / "Device/y" / "Organization/z" -> a name to show instead of the reference."""
+    out = {}
+    for item in evidence:
+        if isinstance(item, FhirResource) and item.type in ("Practitioner", "Device", "Organization", "PractitionerRole"):
+            r = item.resource
+            name = r.get("name")
+            if isinstance(name, list) and name and isinstance(name[0], dict):
+                n = name[0]
+                name = n.get("text") or " ".join([*n.get("prefix", []), *n.get("given", []), n.get("family", "")]).strip()
+            if item.type == "Device":
+                name = ((r.get("deviceName") or [{}])[0].get("name") or (r.get("type") or {}).get("text") or "")
+            if name:
+                out[item.ref] = str(name)
+    return out
+
+
+def _fhir(r: dict, names: dict[str, str]) -> dict[str, Any]:
     kind = r.get("resourceType", "")
     facts: list[tuple[str, str]] = []
-    title = _concept(r.get("code")) or _concept(r.get("type")) or r.get("description", "") or kind
+    title = _concept(r.get("code")) or _concept(r.get("type")) or r.get("description", "")
     if kind == "Procedure":
         facts += [("status", r.get("status", "")), ("performed", _when(r, "performed")),
-                  ("performed by", _people(p.get("actor") for p in r.get("performer") or [])),
-                  ("body site", ", ".join(_concept(b) for b in r.get("bodySite") or []))]
+                  ("performed by", _people(names, (p.get("actor") for p in r.get("performer") or []))),
+                  ("body site", ", ".join(_concept(b) for b in r.get("bodySite") or [])),
+                  ("used", _people(names, r.get("usedReference") or []))]
     elif kind == "ImagingStudy":
         facts += [("started", r.get("started", "")), ("modality", _codes(r.get("modality") or [])),
                   ("series", str(r.get("numberOfSeries", len(r.get("series") or [])))),
-                  ("read by", _people(r.get("interpreter") or []))]
+                  ("read by", _people(names, r.get("interpreter") or []))]
         for series in r.get("series") or []:
-            who = _people(p.get("actor") for p in series.get("performer") or [])
+            who = _people(names, (p.get("actor") for p in series.get("performer") or []))
             facts.append((f"series {series.get('number', '')}".strip(),
                           "; ".join(x for x in (series.get("description", ""), _concept(series.get("bodySite")),
                                                 _codes([series.get("modality")] if series.get("modality") else []),
                                                 f"captured by {who}" if who else "") if x)))
     elif kind == "DocumentReference":
         facts += [("status", r.get("status", "")), ("date", r.get("date", "")),
-                  ("author", _people(r.get("author") or []))]
+                  ("author", _people(names, r.get("author") or []))]
     elif kind == "DiagnosticReport":
         facts += [("status", r.get("status", "")), ("issued", r.get("issued", "")),
-                  ("read by", _people(r.get("resultsInterpreter") or r.get("performer") or [])),
+                  ("read by", _people(names, r.get("resultsInterpreter") or r.get("performer") or [])),
                   ("conclusion", r.get("conclusion", ""))]
     elif kind == "Encounter":
         facts += [("status", r.get("status", "")), ("period", _period(r.get("period") or {})),
@@ -89,12 +108,11 @@ def _codes(codings: list) -> str:
     return ", ".join(str(c.get("code", "")) for c in codings if isinstance(c, dict))
 
 
-def _people(refs) -> str:
-    names = []
-    for ref in refs:
-        if isinstance(ref, dict):
-            names.append(str(ref.get("display") or ref.get("reference") or ""))
-    return ", ".join(n for n in names if n)
+def _people(names: dict[str, str], refs) -> str:
+    """Display names of references (a Practitioner's or Device's name from the evidence, else the reference)."""
+    found = [str(ref.get("display") or names.get(ref.get("reference", "")) or ref.get("reference") or "")
+             for ref in refs if isinstance(ref, dict)]
+    return ", ".join(n for n in found if n)
 
 
 def _when(r: dict, prefix: str) -> str:

@@ -73,18 +73,17 @@ async def case_page(request: Request, message: str = "", status: int = 200, focu
 def _line_view(line, described: dict) -> dict:
     engine = json.loads(line.line or "{}")
     refs = list(engine.get("evidence") or [])
-    return {"row": line, "label": engine.get("label", ""), "rationale": engine.get("rationale", ""),
+    resource = json.loads(line.resource or "{}")
+    own = ((resource.get("code") or {}).get("coding") or [{}])[0].get("display", "")
+    label = own if line.state in ("edited", "added") or not engine.get("label") else engine["label"]
+    return {"row": line, "label": label, "rationale": engine.get("rationale", ""),
             "documentation": engine.get("documentation_check") or [
                 {"item": d, "present": None, "evidence": []} for d in engine.get("documentation") or []],
             "alternatives": engine.get("alternatives") or [], "step": engine.get("step", ""),
-            "evidence": [(ref, described.get(ref) or described.get(_series_ref(ref))) for ref in refs],
+            "evidence": [(ref, described.get(ref)) for ref in refs],
             "difference": json.loads(line.difference) if line.difference else [],
-            "resource": json.loads(line.resource or "{}"), "modifiers": line.modifiers.split(),
+            "resource": resource, "modifiers": line.modifiers.split(),
             "open": line.state in ("pending", "changed"), "decided": line.state in ("approved", "rejected", "edited", "added")}
-
-
-def _series_ref(ref: str) -> str:
-    return ref
 
 
 async def explain_page(request: Request) -> Response:

@@ -35,7 +35,7 @@ def columns(title: str, points: list[tuple[str, int, int]]) -> str:
     """Suggested (dark) and decided (light, in front) per day."""
     width, height, base = 640, 220, 180
     top = max([n for _, n, _ in points] or [1]) or 1
-    step = (width - 60) / max(1, len(points))
+    step = min(40.0, (width - 60) / max(1, len(points)))
     out = [_open(width, height, title, f"{len(points)} days; suggestions per day, decided among them")]
     out.append(_text(4, 14, f"max {top}"))
     for i, (day, n, k) in enumerate(points):
