@@ -122,7 +122,8 @@ def _known(store, group: str, settings) -> Known:
 def _chosen(coded, group: str, encounter: str, service: Service) -> list:
     mine = [x for x in coded if x.patient in ("", group)]
     if encounter:
-        return [x for x in mine if x.encounter == f"Encounter/{encounter}"]
+        wanted = f"Encounter/{encounter}"
+        return [x for x in mine if wanted in (x.encounter, x.case)]
     mine = sorted(mine, key=lambda x: (x.date, x.case), reverse=True)
     return mine[:MAX_PATIENT_CASES] if not service.charges else mine[:1]
 

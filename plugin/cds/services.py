@@ -15,14 +15,14 @@ from urllib.parse import parse_qsl
 ENCOUNTER_PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "encounter": "Encounter/{{context.encounterId}}",
-    "procedures": "Procedure?encounter={{context.encounterId}}",
-    "imagingStudies": "ImagingStudy?encounter={{context.encounterId}}",
-    "documents": "DocumentReference?encounter={{context.encounterId}}",
-    "coverage": "Coverage?patient={{context.patientId}}",
+    "procedures": "Procedure?encounter=Encounter/{{context.encounterId}}",
+    "imagingStudies": "ImagingStudy?encounter=Encounter/{{context.encounterId}}",
+    "documents": "DocumentReference?encounter=Encounter/{{context.encounterId}}",
+    "coverage": "Coverage?patient=Patient/{{context.patientId}}",
 }
 PATIENT_PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
-    "coverage": "Coverage?patient={{context.patientId}}",
+    "coverage": "Coverage?patient=Patient/{{context.patientId}}",
 }
 
 
