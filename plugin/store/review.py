@@ -44,6 +44,7 @@ class ReviewCase(Base):
         Index("ix_review_cases_open_first", "open", "first_at", "id"),
         Index("ix_review_cases_status_first", "status", "first_at", "id"),
         Index("ix_review_cases_practice", "practice", "open", "first_at", "id"),
+        Index("ix_review_cases_practice_status", "practice", "status"),  # counts per status
     )
 
 

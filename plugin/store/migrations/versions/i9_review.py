@@ -39,6 +39,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_review_cases_open_first', ['open', 'first_at', 'id'], unique=False)
         batch_op.create_index('ix_review_cases_status_first', ['status', 'first_at', 'id'], unique=False)
         batch_op.create_index('ix_review_cases_practice', ['practice', 'open', 'first_at', 'id'], unique=False)
+        batch_op.create_index('ix_review_cases_practice_status', ['practice', 'status'], unique=False)
 
     op.create_table('review_lines',
     sa.Column('identifier', sa.String(length=64), nullable=False),
