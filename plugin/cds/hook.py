@@ -13,6 +13,10 @@ received are still waiting to be read, the card says so and shows what is known 
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -23,12 +27,14 @@ from plugin.cds.services import FHIR_ID, Service
 from plugin.coding import code_evidence
 from plugin.errors import SourceRefused
 from plugin.evidence.files import read_json_data
-from plugin.evidence.model import ReadResult
 from plugin.output.chargeitems import line_identifier, to_bundle
 from plugin.store import evidence as ev_store
 from plugin.store.models import Case, Event, Suggestion as StoredLine
 
 MAX_PATIENT_CASES = 5
+CACHE_SIZE = 64
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -41,7 +47,7 @@ class Answer:
 
 @dataclass
 class Known:
-    read: ReadResult
+    version: int | None      # the case group's version (None: the store has no case row for it)
     pending: str
     posted: dict[str, str]
 
@@ -75,19 +81,12 @@ def answer(settings, store, service: Service, body: dict, review_base: str, fhir
     group = f"Patient/{patient}"
     gathered = gather(service, body, patient, settings.cds_fetch_timeout_s, fhir_allowed)
     known = _known(store, group, settings)
-    read = known.read
-    if gathered.resources:
-        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in gathered.resources]}
-        read.extend(read_json_data(f"cds:{service.id}", bundle))
-    if not read.evidence and gathered.unavailable and not gathered.from_prefetch:
+    coded, items = _coded(store, group, known, gathered, settings, service.id)
+    if coded is None:
         raise SourceRefused(412, "incomplete", "nothing is known of this patient and the FHIR data could not be "
                                                "read (no prefetch, no usable fhirServer access)")
-    coded = code_evidence(read, settings.practice, settings.claim, settings.mappings) if read.evidence else []
     chosen = _chosen(coded, group, encounter, service)
     out = Answer({"cards": []}, gathered=gathered)
-    postable = [x for x in chosen if x.patient or x.patient_identifier]
-    items = {e["resource"]["identifier"][0]["value"]: e["resource"]
-             for e in to_bundle(postable, settings.fhir_version).get("entry", [])} if postable else {}
     out.versions = queue_versions(store, list(items))
     for suggestion in chosen:
         idents = [(line, line_identifier(suggestion, line)[1]) for line in suggestion.lines]
@@ -101,22 +100,53 @@ def answer(settings, store, service: Service, body: dict, review_base: str, fhir
     return out
 
 
-def _known(store, group: str, settings) -> Known:
-    """The group's stored evidence, whether it is settled, and which lines the EHR already holds (by id)."""
+def _coded(store, group: str, known: Known, gathered: Gathered, settings, service_id: str):
+    """(the engine's answers for the union, their ChargeItems by line identifier); (None, {}) when nothing at all
+    is known. Cached per (case group version, the hook's resources, coding settings): a case the pipeline has
+    not changed since, asked again with the same prefetch (EHRs call a hook several times per encounter), is
+    not read and coded again. A group the store has no case row for is never cached."""
+    digest = hashlib.sha256(json.dumps(gathered.resources, sort_keys=True).encode()).hexdigest()
+    key = (store.url, group, known.version, digest, settings.practice, settings.claim, settings.mappings,
+           settings.fhir_version)
+    if known.version is not None:
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
     with store.sessions() as s:
         read = ev_store.read_group(s, group)
-        dirty = s.scalar(select(Case.dirty).where(Case.key == group))
+    if gathered.resources:
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in gathered.resources]}
+        read.extend(read_json_data(f"cds:{service_id}", bundle))
+    if not read.evidence and gathered.unavailable and not gathered.from_prefetch:
+        return None, {}
+    coded = code_evidence(read, settings.practice, settings.claim, settings.mappings) if read.evidence else []
+    postable = [x for x in coded if x.patient or x.patient_identifier]
+    items = {e["resource"]["identifier"][0]["value"]: e["resource"]
+             for e in to_bundle(postable, settings.fhir_version).get("entry", [])} if postable else {}
+    if known.version is not None:
+        with _CACHE_LOCK:
+            _CACHE[key] = (coded, items)
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return coded, items
+
+
+def _known(store, group: str, settings) -> Known:
+    """The group's version and whether it is settled, and which lines the EHR already holds (by id)."""
+    with store.sessions() as s:
+        row = s.execute(select(Case.version, Case.dirty).where(Case.key == group)).first()
         waiting = s.scalar(select(func.count()).select_from(Event).where(Event.status.in_(("queued", "processing"))))
         posted = {}
         if not settings.embedded_ehr:
-            posted = {row.identifier: row.fhir_id for row in s.scalars(select(StoredLine).where(
+            posted = {r.identifier: r.fhir_id for r in s.scalars(select(StoredLine).where(
                 StoredLine.case_key == group, StoredLine.status == "active", StoredLine.fhir_id != ""))}
     pending = []
-    if dirty:
+    if row is not None and row.dirty:
         pending.append("the plugin is still recomputing this patient's evidence.")
     if waiting:
         pending.append(f"{waiting} event(s) the plugin received are still waiting to be read.")
-    return Known(read, " ".join(pending), posted)
+    return Known(row.version if row is not None else None, " ".join(pending), posted)
 
 
 def _chosen(coded, group: str, encounter: str, service: Service) -> list:

@@ -61,6 +61,7 @@ def test_accept_one_then_override_the_card(queue_service, ehr):
     assert r.status_code == 200 and r.json()["results"][0]["lines"] == [{"line": first, "result": "approved"}]
     line = lines(store)[first]
     assert (line.state, line.version) == ("approved", 2) and line.decided_by.startswith("cds:")
+    assert card["links"][0]["url"] == f"https://cds.example.org/review/cases/{line.case_id}"
     assert ehr_status(store, first) == "billable"
     (row,) = audit(store)
     assert (row.via, row.action, row.identifier) == ("cds", "approve", first) and ISSUER in row.actor

@@ -259,3 +259,21 @@ def _database_text(store) -> str:
             for row in s.execute(text(f"SELECT * FROM {table}")):
                 out.append(" ".join(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row))
     return "\n".join(out)
+
+
+def test_a_case_the_pipeline_changed_is_coded_again(db_service, ehr):
+    """Answers are cached per case version: evidence arriving through the pipeline shows on the next call."""
+    from plugin import pipeline
+    from plugin.feed import folder_events
+    from plugin.store.events import accept
+    from tests.pipeline.runner import drain
+
+    scenario.through_pipeline(db_service.settings, db_service.store, skip_types=("Procedure",))
+    body = scenario.request(prefetch={k: None for k in ("procedures", "imagingStudies", "documents", "coverage")})
+    before = scenario.card_lines(only_card(db_service.hook(ehr, SERVICE, body)))
+    assert scenario.card_lines(only_card(db_service.hook(ehr, SERVICE, body))) == before
+    accept(db_service.store, [e for e in folder_events(scenario.FOLDER)
+                              if e.kind == "fhir" and json.loads(e.body)["resourceType"] == "Procedure"])
+    drain(pipeline.Context(db_service.settings, db_service.store))
+    after = scenario.card_lines(only_card(db_service.hook(ehr, SERVICE, body)))
+    assert before < after == scenario.expected_identifiers(PRACTICE)
