@@ -50,9 +50,11 @@ ROUTES = (
           accepts=WEBHOOK_BODIES, headers=("webhook-id", "webhook-timestamp", "webhook-signature"), access=require("signed")),
     Route("GET", "/fhir/ChargeItem", search_charge_items,
           "embedded ChargeItem store: search by identifier, status, _count",
-          {200: "searchset Bundle", 400: "unknown search parameter", 503: "database unavailable"}, access=require("public")),
+          {200: "searchset Bundle", 400: "unknown search parameter", 401: "not signed in",
+           403: "not a deployment admin (role admin, practice *)", 503: "database unavailable"}, access=require("admin")),
     Route("GET", "/fhir/ChargeItem/{id}", read_charge_item, "embedded ChargeItem store: read by id",
-          {200: "the ChargeItem", 404: "no such ChargeItem", 503: "database unavailable"}, access=require("public")),
+          {200: "the ChargeItem", 401: "not signed in", 403: "not a deployment admin (role admin, practice *)",
+           404: "no such ChargeItem", 503: "database unavailable"}, access=require("admin")),
     Route("GET", "/healthz", healthz, "liveness and database check", {200: "up", 503: "database unavailable"},
           access=require("public")),
     # issue 9: sign-in

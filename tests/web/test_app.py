@@ -61,17 +61,27 @@ def test_docs_routes_table_is_the_route_table():
 
 
 def test_embedded_charge_items(service):
+    """Read by a deployment admin only (it holds every practice's items): anonymous 401, a practice's admin 403."""
+    from plugin.web.auth.users import add_user
+    from tests.web.auth.browser import PASSWORD, Browser
+
     item = {"resourceType": "ChargeItem", "status": "planned",
             "identifier": [{"system": "https://dwcoder.org/fhir/sid/charge-line", "value": "line-1"}],
             "code": {"coding": [{"system": "http://www.ada.org/cdt", "code": "D0367"}]}, "subject": {"reference": "Patient/pt1"}}
     with service.store.transaction() as session:
         created = LocalEhr(session).upsert_charge_item(item)
-    found = service.request("GET", "/fhir/ChargeItem", params={"identifier": "line-1", "status": "planned"}).json()
+    assert service.request("GET", "/fhir/ChargeItem").status_code == 401
+    add_user(service.store, "practice-admin", PASSWORD, "admin", "http://hl7.org/fhir/sid/us-npi|1111111112")
+    add_user(service.store, "root", PASSWORD, "admin", "*")
+    practice_admin, root = Browser(service.app), Browser(service.app)
+    assert practice_admin.sign_in("practice-admin").status_code == 303 and root.sign_in("root").status_code == 303
+    assert practice_admin.request("GET", f"/fhir/ChargeItem/{created.id}").status_code == 403
+    found = root.request("GET", "/fhir/ChargeItem", params={"identifier": "line-1", "status": "planned"}).json()
     assert found["resourceType"] == "Bundle" and [e["resource"]["id"] for e in found["entry"]] == [created.id]
-    assert service.request("GET", "/fhir/ChargeItem", params={"status": "billable"}).json()["total"] == 0
-    assert service.request("GET", f"/fhir/ChargeItem/{created.id}").json()["identifier"][0]["value"] == "line-1"
-    assert service.request("GET", "/fhir/ChargeItem/none").status_code == 404
-    assert service.request("GET", "/fhir/ChargeItem", params={"patient": "pt1"}).status_code == 400
+    assert root.request("GET", "/fhir/ChargeItem", params={"status": "billable"}).json()["total"] == 0
+    assert root.request("GET", f"/fhir/ChargeItem/{created.id}").json()["identifier"][0]["value"] == "line-1"
+    assert root.request("GET", "/fhir/ChargeItem/none").status_code == 404
+    assert root.request("GET", "/fhir/ChargeItem", params={"patient": "pt1"}).status_code == 400
 
 
 def test_no_phi_in_logs_or_refusals(service, caplog):

@@ -17,13 +17,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from plugin.errors import SourceRefused
 from plugin.store.auth import OidcLogin
 from plugin.web.auth import oidc, sessions, throttle, users
-from plugin.web.auth.access import is_https, safe_next, signed_in
+from plugin.web.auth.access import is_https, safe_next, session_limits
 from plugin.web.intake import in_store
 
 LOGIN_COOKIE, OIDC_COOKIE = "dwcoder_login", "dwcoder_oidc"
 HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
            "X-Content-Type-Options": "nosniff",
-           "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self' https: http:"}
+           "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'"}
 MAX_FIELD = 1024
 
 
@@ -125,7 +125,10 @@ async def _signed_in(request: Request, user_id: int, next_url: str) -> Response:
     old = request.cookies.get(sessions.cookie_name(is_https(request)), "")
     if old:
         await in_store(sessions.end, service.store, old)
-    value, _ = await in_store(sessions.create, service.store, user_id, int(service.clock()))
+    now = int(service.clock())
+    idle, most = session_limits(service.settings)
+    await in_store(sessions.purge, service.store, now, idle, most)  # the table keeps no dead sessions
+    value, _ = await in_store(sessions.create, service.store, user_id, now)
     response = RedirectResponse(next_url, status_code=303, headers={"Cache-Control": "no-store"})
     response.set_cookie(sessions.cookie_name(is_https(request)), value, path="/", secure=is_https(request),
                         httponly=True, samesite="lax")

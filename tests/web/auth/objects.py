@@ -33,11 +33,22 @@ def param_factory(name: str):
     return register
 
 
-def request_factory(method: str, path: str):
+INSIDERS: dict[tuple[str, str], str] = {}
+
+
+def request_factory(method: str, path: str, insider: str = ""):
+    """`insider`: the practice of the user who may call it, when not the object's own (e.g. "*": deployment-wide)."""
     def register(fn: Callable) -> Callable:
         REQUEST_FACTORIES[(method, path)] = fn
+        if insider:
+            INSIDERS[(method, path)] = insider
         return fn
     return register
+
+
+def insider_practice(route, practice: str) -> str:
+    load()
+    return INSIDERS.get((route.method, route.path), practice)
 
 
 def load() -> None:

@@ -12,7 +12,7 @@ from plugin import feed, pipeline
 from plugin.store.review import ReviewCase, ReviewLine
 from tests.pipeline.runner import CONTRACT, drain, send_direct
 from tests.store.databases import settings_for
-from tests.web.auth.objects import param_factory
+from tests.web.auth.objects import param_factory, request_factory
 
 CASE = CONTRACT / "implant-posterior-mandible"
 
@@ -47,3 +47,16 @@ def cds_service(store, practice: str) -> str:
     from plugin.cds import services
 
     return sorted(services.BY_ID)[0]
+
+
+@request_factory("GET", "/fhir/ChargeItem/{id}", insider="*")
+def embedded_charge_item(store, practice: str) -> tuple[str, dict]:
+    """The embedded EHR's ChargeItems are every practice's: only a deployment admin ("*") reads them."""
+    from plugin.store.chargeitems import LocalEhr
+
+    item = {"resourceType": "ChargeItem", "status": "planned", "subject": {"reference": "Patient/p1"},
+            "identifier": [{"system": "https://dwcoder.org/fhir/sid/charge-line", "value": "walk-1"}],
+            "code": {"coding": [{"system": "http://www.ada.org/cdt", "code": "D0367"}]}}
+    with store.transaction() as db:
+        created = LocalEhr(db).upsert_charge_item(item)
+    return f"/fhir/ChargeItem/{created.id}", {}

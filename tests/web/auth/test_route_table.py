@@ -23,7 +23,6 @@ from tests.web.auth.conftest import PRACTICE_A, PRACTICE_B
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/login"), ("POST", "/login"),
           ("GET", "/login/oidc"), ("GET", "/login/oidc/callback"),
-          ("GET", "/fhir/ChargeItem"), ("GET", "/fhir/ChargeItem/{id}"),   # the embedded EHR stand-in (see docs/users.md)
           ("GET", "/cds-services"),                                        # CDS Hooks discovery (spec: unauthenticated)
           ("GET", "/static/{name}")}  # vendored htmx, CSS
 GUARDED = [r for r in ROUTES if r.access in ("reviewer", "admin")]
@@ -125,7 +124,7 @@ def test_state_changing_rows_need_the_sessions_csrf_token(route, signed_in):
 @pytest.mark.parametrize("route", WITH_OBJECT, ids=_id)
 def test_a_user_of_another_practice_is_refused(route, signed_in, auth_store):
     outsider, _ = signed_in(route.access, PRACTICE_A)
-    insider, _ = signed_in(route.access, PRACTICE_B)
+    insider, _ = signed_in(route.access, objects.insider_practice(route, PRACTICE_B))
     url, kw = objects.request_for(route, auth_store, PRACTICE_B)
     answer = outsider.request(route.method, url, headers={"X-CSRF-Token": outsider.csrf()}, **kw)
     assert answer.status_code in (403, 404), (answer.status_code, answer.text[:200])

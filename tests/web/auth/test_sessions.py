@@ -63,3 +63,10 @@ def test_purge_removes_only_expired(signed_in, clock, auth_store):
     signed_in()
     assert sessions.purge(auth_store, int(clock()) + 200, 600, 3600) == 1
     assert _rows(auth_store) == 1
+
+
+def test_a_sign_in_clears_dead_sessions(signed_in, clock, auth_store):
+    signed_in()
+    clock.advance(601)
+    signed_in()
+    assert _rows(auth_store) == 1
