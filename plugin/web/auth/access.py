@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import hmac
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 
@@ -133,5 +133,11 @@ def safe_next(value: str | None) -> str:
 
 
 def login_url(request: Request) -> str:
+    """/login?next=<here>; for htmx, "here" is the page the request came from (HX-Current-URL, same host only)."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    current = request.headers.get("hx-current-url", "")
+    if request.headers.get("hx-request") and current:
+        parts = urlsplit(current)
+        if parts.netloc == request.url.netloc and parts.path.startswith("/"):
+            here = parts.path + (f"?{parts.query}" if parts.query else "")
     return "/login?next=" + quote(safe_next(here), safe="")

@@ -5,6 +5,7 @@ username's count (not the address's: one right password does not excuse a spray 
 from __future__ import annotations
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from plugin.store.auth import LoginThrottle
 
@@ -25,7 +26,15 @@ def blocked_for(store, keys_: list[str], now: int) -> int:
 
 
 def failed(store, keys_: list[str], now: int) -> int:
-    """Count one failure on each key; returns the seconds the longest block now lasts."""
+    """Count one failure on each key; returns the seconds the longest block now lasts. Two processes
+    creating the same key at once: the loser counts again on the row the winner made."""
+    try:
+        return _failed(store, keys_, now)
+    except IntegrityError:
+        return _failed(store, keys_, now)
+
+
+def _failed(store, keys_: list[str], now: int) -> int:
     longest = 0
     with store.transaction() as db:
         db.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - FORGET_S,

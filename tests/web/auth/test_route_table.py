@@ -77,8 +77,11 @@ def test_anonymous_is_refused(route, browser):
     api = b.request(route.method, url, headers={"accept": "application/json"})
     assert api.status_code == 401
     assert api.json()["issue"][0]["code"] == "login"
-    htmx = b.request(route.method, url, headers={"HX-Request": "true", "accept": "text/html"})
-    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/login?next=")
+    htmx = b.request(route.method, url, headers={"HX-Request": "true", "accept": "text/html",
+                                                 "HX-Current-URL": "http://dwcoder.test/review?page=2"})
+    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"] == "/login?next=" + quote("/review?page=2", safe="")
+    foreign = b.request(route.method, url, headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"})
+    assert foreign.headers["HX-Redirect"] == "/login?next=" + quote(url, safe="")
     if route.method == "GET":
         page = b.request("GET", url + "?status=pending", headers={"accept": "text/html"})
         assert page.status_code == 303

@@ -55,3 +55,18 @@ def test_names_differing_in_case_share_a_count(make_user, browser):
     for _ in range(throttle.FREE["user"]):
         browser().sign_in("casey", WRONG)
     assert browser().sign_in("CASEY", WRONG).status_code == 429
+
+
+def test_concurrent_failures_on_a_new_key_all_count(auth_store, clock):
+    """Threads failing on the same new username at once: no error, every failure counted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select
+
+    from plugin.store.auth import LoginThrottle
+
+    keys = throttle.keys("racer", "10.3.3.3")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: throttle.failed(auth_store, keys, int(clock())), range(8)))
+    with auth_store.sessions() as db:
+        assert db.scalar(select(LoginThrottle.failures).where(LoginThrottle.key == keys[0])) == 8
