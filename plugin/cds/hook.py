@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from plugin.cds.cards import Card, CardInput, build
 from plugin.cds.prefetch import Gathered, gather
-from plugin.cds.services import FHIR_ID, Service
+from plugin.cds.services import FHIR_ID, Service, split
 from plugin.coding import code_evidence
 from plugin.errors import SourceRefused
 from plugin.evidence.files import read_json_data
@@ -81,7 +81,7 @@ def answer(settings, store, service: Service, body: dict, review_base: str, fhir
     group = f"Patient/{patient}"
     gathered = gather(service, body, patient, settings.cds_fetch_timeout_s, fhir_allowed)
     known = _known(store, group, settings)
-    coded, items = _coded(store, group, known, gathered, settings, service.id)
+    coded, items, types = _coded(store, group, known, gathered, settings, service.id)
     if coded is None:
         raise SourceRefused(412, "incomplete", "nothing is known of this patient and the FHIR data could not be "
                                                "read (no prefetch, no usable fhirServer access)")
@@ -92,7 +92,7 @@ def answer(settings, store, service: Service, body: dict, review_base: str, fhir
         idents = [(line, line_identifier(suggestion, line)[1]) for line in suggestion.lines]
         idents = [(line, ident) for line, ident in idents if ident in items]
         given = CardInput(service.id, items, known.posted, reasons, _review_url(store, review_base, group, suggestion),
-                          known.pending, gathered.unavailable + _dropped(gathered), service.charges)
+                          known.pending, _not_read(service, gathered, types) + _dropped(gathered), service.charges)
         card = build(suggestion, idents, given)
         if card is not None:
             out.cards.append((card, group, suggestion.case))
@@ -119,17 +119,30 @@ def _coded(store, group: str, known: Known, gathered: Gathered, settings, servic
         bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in gathered.resources]}
         read.extend(read_json_data(f"cds:{service_id}", bundle))
     if not read.evidence and gathered.unavailable and not gathered.from_prefetch:
-        return None, {}
+        return None, {}, frozenset()
+    types = frozenset(getattr(e, "type", "") for e in read.evidence)
     coded = code_evidence(read, settings.practice, settings.claim, settings.mappings) if read.evidence else []
     postable = [x for x in coded if x.patient or x.patient_identifier]
     items = {e["resource"]["identifier"][0]["value"]: e["resource"]
              for e in to_bundle(postable, settings.fhir_version).get("entry", [])} if postable else {}
     if known.version is not None:
         with _CACHE_LOCK:
-            _CACHE[key] = (coded, items)
+            _CACHE[key] = (coded, items, types)
             while len(_CACHE) > CACHE_SIZE:
                 _CACHE.popitem(last=False)
-    return coded, items
+    return coded, items, types
+
+
+def _not_read(service: Service, gathered: Gathered, types: frozenset) -> list[str]:
+    """Prefetch keys that could not be read, less those whose resource type the plugin holds anyway (the
+    pipeline's store gave it): what the clinician should know the card may lack."""
+    out = []
+    for note in gathered.unavailable:
+        key = note.split(" (", 1)[0]
+        template = service.prefetch.get(key, "")
+        if split(template)[0] not in types:
+            out.append(note)
+    return out
 
 
 def _known(store, group: str, settings) -> Known:
