@@ -277,3 +277,29 @@ def test_a_case_the_pipeline_changed_is_coded_again(db_service, ehr):
     drain(pipeline.Context(db_service.settings, db_service.store))
     after = scenario.card_lines(only_card(db_service.hook(ehr, SERVICE, body)))
     assert before < after == scenario.expected_identifiers(PRACTICE)
+
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+
+@hsettings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=3))
+def test_prefetch_order_and_repeats_do_not_change_the_card(service, ehr, rnd, copies):
+    """Any order of the prefetched resources, each given up to three times, gives the same card."""
+    procedures = scenario.of_type("Procedure") * copies
+    rnd.shuffle(procedures)
+    prefetch = {**scenario.full_prefetch(), "procedures": scenario.searchset(procedures)}
+    card = only_card(service.hook(ehr, SERVICE, scenario.request(prefetch=prefetch)))
+    plain = only_card(service.hook(ehr, SERVICE, scenario.request(prefetch=scenario.full_prefetch())))
+    def said(c):   # the summary without "(still processing)": the first call's stored prefetch is still queued
+        return c["summary"].replace(" (still processing)", "")
+    assert (card["uuid"], scenario.card_lines(card), said(card)) == (plain["uuid"], scenario.card_lines(plain), said(plain))
+
+
+def test_no_patient_data_in_the_logs(service, ehr, caplog):
+    caplog.set_level(logging.DEBUG)
+    patient = dict(scenario.of_type("Patient")[0], name=[{"text": "Zebedee Quillfeather"}])
+    prefetch = {**scenario.full_prefetch(), "patient": patient}
+    only_card(service.hook(ehr, SERVICE, scenario.request(prefetch=prefetch)))
+    for secret in ("Zebedee", "Quillfeather", "MRN-R", "Patient/pt", "Encounter/enc"):
+        assert secret not in caplog.text
