@@ -123,3 +123,14 @@ def test_feedback_needs_its_own_audience(queue_service, ehr):
     wrong = ehr.headers("/cds-services")   # a token for discovery
     r = queue_service.request("POST", path, content=json.dumps({"feedback": []}).encode(), headers=wrong)
     assert r.status_code == 401
+
+
+def test_an_override_reason_of_the_ehrs_own_is_refused_and_the_lines_stay_in_the_queue(queue_service, ehr):
+    service, store = queue_service, queue_service.store
+    card = card_of(service, ehr)
+    r = service.feedback(ehr, SERVICE, {"feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": STAMP,
+                                                      "overrideReason": {"reason": {"code": "d7ecf885",
+                                                                                    "system": "https://example.com/cds-hooks/override-reason-system"}}}]})
+    assert all(x["result"].startswith("refused: a rejection needs one of the listed reasons")
+               for x in r.json()["results"][0]["lines"])
+    assert {row.state for row in lines(store).values()} == {"pending"} and audit(store) == []
