@@ -46,7 +46,7 @@ def _drop_cookie(response: Response, request: Request, name: str) -> None:
 
 def page(title: str, body: str, status: int = 200, headers: dict | None = None) -> HTMLResponse:
     html = (f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-            f"<title>{escape(title)} · dwcoder</title></head><body><main><h1>{escape(title)}</h1>{body}</main></body></html>")
+            f"<title>{escape(title)} · dwcoder</title><link rel=stylesheet href='/static/review.css'></head><body><main><h1>{escape(title)}</h1>{body}</main></body></html>")
     return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
 
 
