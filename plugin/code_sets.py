@@ -49,7 +49,16 @@ def check_years(base: Path) -> list[str]:
         if period:
             periods.append((folder.name, *period))
     problems += _check_contiguous(periods)
+    problems += _check_same_files(folders)
     return problems
+
+
+def _check_same_files(folders: list[Path]) -> list[str]:
+    """Every year holds the same data files (a file added to one year only, e.g. review.yaml, breaks the others)."""
+    names = {folder.name: {p.name for p in folder.glob("*.yaml")} for folder in folders}
+    every = set().union(*names.values())
+    return [f"{year}: lacks {', '.join(sorted(every - have))} (present in another year)"
+            for year, have in sorted(names.items()) if every - have]
 
 
 def _check_one(folder: Path, loaded, registry: set[str]) -> list[str]:

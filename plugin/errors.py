@@ -24,10 +24,17 @@
         ├── StoreUnavailable        (core) the database cannot take the event: the web layer answers 503
         ├── Unprocessable           (core) a stored event cannot be used at all: it goes to the dead letters
         ├── SourceRefused           (sources) the web layer refuses a request: HTTP status + OperationOutcome code
-        └── EhrError                (ehr) talking to the EHR's FHIR server failed
-            ├── EhrUnavailable      connection error, timeout, 5xx, 429 (retry_after kept): retried with backoff
-            ├── EhrRefused          any other 4xx (or the server's token endpoint refused us): not retried
-            └── ForeignUrl          a URL outside the configured FHIR base: refused, never fetched
+        ├── EhrError                (ehr) talking to the EHR's FHIR server failed
+        │   ├── EhrUnavailable      connection error, timeout, 5xx, 429 (retry_after kept): retried with backoff
+        │   ├── EhrRefused          any other 4xx (or the server's token endpoint refused us): not retried
+        │   └── ForeignUrl          a URL outside the configured FHIR base: refused, never fetched
+        ├── PacsError               (PACS, issue 8) talking to a PACS over DICOMweb failed
+        │   ├── PacsUnavailable     connection error, timeout, 5xx, 429: retried with backoff
+        │   ├── PacsRefused         any other 4xx, or an answer that is not DICOM JSON: dead letter
+        │   └── PacsStudyMissing    the PACS does not have the study a notification named: dead letter
+        └── ReviewError             (issue 9) a reviewer's decision cannot be made (plugin/review): nothing written
+            ├── Conflict            the line changed since the reviewer saw it (stale version): the second is told
+            └── DecisionRefused     unknown line, code or modifier; a reject without a listed reason; ...
 
 InputError carries `source` (file name, resource reference) so a message always says where, and
 `detail` (the message without it). Readers do not stop at one bad input: they turn the error into a
@@ -216,3 +223,28 @@ class PacsRefused(PacsError):
 
 class PacsStudyMissing(PacsError):
     """The PACS does not have the study a notification named (404, or no series)."""
+
+
+# ------------------------------------------------------------------------------ review (issue 9)
+class ReviewError(PipelineError):
+    """A reviewer's decision cannot be made; nothing of it was written (EHR, audit log, queue)."""
+
+
+class Conflict(ReviewError):
+    """Another decision (or a recomputation) changed the line since the reviewer saw it: `current_version`,
+    `decided_by` and `state` say what is there now. The second reviewer is told; nothing is overwritten."""
+
+    def __init__(self, message: str, current_version: int = 0, decided_by: str = "", state: str = "") -> None:
+        self.current_version = current_version
+        self.decided_by = decided_by
+        self.state = state
+        super().__init__(message)
+
+
+class DecisionRefused(ReviewError):
+    """The decision itself is wrong: unknown line or case, unknown code, impossible modifier, a reject
+    without a listed reason; `field` names what is at fault ("code", "modifiers", "reason_code", ...)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        self.field = field
+        super().__init__(message)

@@ -527,6 +527,11 @@ def _recompute_in(ctx: Context, s, case: Case) -> dict[str, int]:
                 _review(case, "a ChargeItem the evidence no longer supports was already decided by a reviewer")
             elif up.id:
                 targets.append(f"ChargeItem/{up.id}")
+    # --- issue 9: the reviewer queue learns what is suggested now (decided lines that changed go back to it)
+    from plugin.review.sync import after_recompute
+
+    after_recompute(s, case.key, postable, desired, read)
+    # --- end issue 9
     if targets:
         entities = sorted({ev for x in postable for line in x.lines for ev in line.evidence})
         pid = _ehr(sink.post_provenance, targets, entities, DEVICE)

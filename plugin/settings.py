@@ -38,6 +38,22 @@ Unset means the embedded default:
     (issue 8) SCANNER_PATTERNS  filename patterns: a JSON list or one pattern, e.g. {PatientID}_{date}_{jaw}.stl
     (issue 8) SCANNER_PATIENT_SYSTEM  identifier system of {PatientID} (needed with SCANNER_PATTERNS)
     (issue 8) SCANNER_POLL_S (2), SCANNER_STABLE_POLLS (3), SCANNER_TRUNCATED_AFTER_S (120), SCANNER_MAX_FILE_BYTES (256 MiB)
+    CDS_ISSUERS         (issue 10) JSON or a file: the EHRs allowed to call the CDS Hooks service,
+                        {"<iss>": {"jwks_urls": ["https://ehr/jwks"], "fhir_servers": ["https://ehr/fhir"]}}
+                        (a string value is one JWKS URL); unset: every CDS Hooks call is refused (401)
+    CDS_BASE_URL        (issue 10) the service's public base URL as the EHR calls it (the JWT `aud` and card links)
+    CDS_JWKS_CACHE_S, CDS_CLOCK_SKEW_S, CDS_MAX_TOKEN_LIFETIME_S, CDS_FETCH_TIMEOUT_S   (issue 10) 300, 60, 600, 0.5
+    DWCODER_REJECT_REASONS  (issue 9) JSON object or a file holding it: {"code": "what the reviewer reads", ...}
+                        the reasons a reviewer picks when rejecting a line (unset: mappings/<year>/review.yaml)
+    DWCODER_SESSION_IDLE_S, DWCODER_SESSION_MAX_S  (issue 9, sign-in) a session ends after this long idle (1800)
+                        or this long after sign-in (43200)
+    DWCODER_LOGIN       (issue 9) password | oidc | both    (default: oidc when OIDC_ISSUER is set, else password)
+    OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URL   (issue 9) the OpenID Connect provider,
+                        this client, its secret (environment only), https://<host>/login/oidc/callback
+    OIDC_SCOPES         (issue 9) "openid profile email"; OIDC_USERNAME_CLAIM (preferred_username),
+    OIDC_ROLE_CLAIM (dwcoder_role), OIDC_PRACTICE_CLAIM (dwcoder_practice): the claims read at sign-in
+    OIDC_ROLE_VALUES    (issue 9) JSON {claim value: reviewer | admin}  (default: the values reviewer, admin)
+    OIDC_PRACTICE       (issue 9) the practice of users whose token has no practice claim (unset: they are refused)
 """
 from __future__ import annotations
 
@@ -98,6 +114,29 @@ class Settings:
     # ---- issue 8: PACS over DICOMweb, reconciler
     pacs: Mapping[str, Any] = field(default_factory=dict, repr=False)
     reconcile_every_s: float = 300.0
+    # --- issue 10 (CDS Hooks) ---
+    cds_issuers: Mapping[str, Any] = field(default_factory=dict)  # iss -> {"jwks_urls": (...), "fhir_servers": (...)}
+    cds_base_url: str = ""
+    cds_jwks_cache_s: float = 300.0
+    cds_clock_skew_s: float = 60.0
+    cds_max_token_lifetime_s: float = 600.0
+    cds_fetch_timeout_s: float = 0.5
+    # --- issue 9 (reviewer queue) ---
+    reject_reasons: tuple[tuple[str, str], ...] = ()  # DWCODER_REJECT_REASONS; () = mappings/<year>/review.yaml
+    # --- issue 9 (sign-in) ---
+    session_idle_s: float = 1800.0
+    session_max_s: float = 43200.0
+    login: str = "password"                  # password | oidc | both
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_redirect_url: str = ""
+    oidc_scopes: str = "openid profile email"
+    oidc_username_claim: str = "preferred_username"
+    oidc_role_claim: str = "dwcoder_role"
+    oidc_practice_claim: str = "dwcoder_practice"
+    oidc_role_values: Mapping[str, str] = field(default_factory=lambda: {"reviewer": "reviewer", "admin": "admin"})
+    oidc_practice: str = ""
 
     @property
     def embedded_queue(self) -> bool:
@@ -175,6 +214,9 @@ def _build(env: dict[str, str]) -> Settings:
     )
     _check_auth(settings)
     settings = _scanner_settings(env, settings)
+    settings = _issue9(settings, env)
+    settings = _issue9_signin(settings, env)
+    settings = _issue10(settings, env)
     return settings
 
 
@@ -355,3 +397,110 @@ def _patterns(raw: str) -> tuple[str, ...]:
         except ConfigError as exc:
             raise SettingsError(str(exc)) from None
     return patterns
+# ------------------------------------------------------------------------------------------ issue 9 (reviewer queue)
+def _issue9(settings: Settings, env: dict[str, str]) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, reject_reasons=_reject_reasons(env))
+
+
+def _reject_reasons(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    data = _json_setting(env, "DWCODER_REJECT_REASONS")
+    out = []
+    for code, display in data.items():
+        if not (isinstance(code, str) and code.strip() and len(code) <= 64 and " " not in code.strip()):
+            raise SettingsError(f"DWCODER_REJECT_REASONS: reason code {code!r} must be one word of at most 64 characters")
+        if not (isinstance(display, str) and display.strip()):
+            raise SettingsError(f"DWCODER_REJECT_REASONS[{code!r}]: expected the words the reviewer reads, got {display!r}")
+        out.append((code.strip(), display.strip()))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------------------ issue 10 (CDS Hooks)
+def _issue10(settings: Settings, env: dict[str, str]) -> Settings:
+    from dataclasses import replace
+
+    base = env.get("CDS_BASE_URL", "").rstrip("/")
+    if base:
+        _check_url("CDS_BASE_URL", base, ("http", "https"), need_host=True)
+        if urlsplit(base).query or urlsplit(base).fragment:
+            raise SettingsError(f"CDS_BASE_URL={base!r}: a base URL has no query or fragment")
+    return replace(
+        settings, cds_issuers=_cds_issuers(env), cds_base_url=base,
+        cds_jwks_cache_s=_number(env, "CDS_JWKS_CACHE_S", 300.0, minimum=0),
+        cds_clock_skew_s=_number(env, "CDS_CLOCK_SKEW_S", 60.0, minimum=0),
+        cds_max_token_lifetime_s=_number(env, "CDS_MAX_TOKEN_LIFETIME_S", 600.0, minimum=1),
+        cds_fetch_timeout_s=_number(env, "CDS_FETCH_TIMEOUT_S", 0.5, minimum=0.01))
+
+
+def _cds_issuers(env: dict[str, str]) -> dict[str, Any]:
+    """iss -> {"jwks_urls": (url, ...), "fhir_servers": (base, ...)}; every URL http(s) with a host."""
+    out: dict[str, Any] = {}
+    for iss, spec in _json_setting(env, "CDS_ISSUERS").items():
+        where = f"CDS_ISSUERS[{iss!r}]"
+        if isinstance(spec, str):
+            spec = {"jwks_urls": [spec]}
+        if not isinstance(spec, dict):
+            raise SettingsError(f"{where}: expected a JWKS URL or an object with \"jwks_urls\"")
+        urls = {key: spec.get(key) or [] for key in ("jwks_urls", "fhir_servers")}
+        for key, values in urls.items():
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise SettingsError(f"{where}.{key}: expected a list of URLs")
+            for value in values:
+                _check_url(f"{where}.{key}", value, ("http", "https"), need_host=True)
+        if not urls["jwks_urls"]:
+            raise SettingsError(f"{where}: no jwks_urls (the EHR's public keys must come from somewhere)")
+        out[iss] = {"jwks_urls": tuple(urls["jwks_urls"]),
+                    "fhir_servers": tuple(u.rstrip("/") for u in urls["fhir_servers"])}
+    return out
+
+
+# ------------------------------------------------------------------------------------------ issue 9 (sign-in)
+def _issue9_signin(settings: Settings, env: dict[str, str]) -> Settings:
+    from dataclasses import replace
+
+    idle = _number(env, "DWCODER_SESSION_IDLE_S", 1800.0, minimum=10)
+    most = _number(env, "DWCODER_SESSION_MAX_S", 43200.0, minimum=10)
+    if most < idle:
+        raise SettingsError(f"DWCODER_SESSION_MAX_S={most:g} must be at least DWCODER_SESSION_IDLE_S={idle:g}")
+    issuer = env.get("OIDC_ISSUER", "").rstrip("/")
+    login = _choice(env, "DWCODER_LOGIN", ("password", "oidc", "both"), "oidc" if issuer else "password")
+    oidc = dict(oidc_issuer=issuer, oidc_client_id=env.get("OIDC_CLIENT_ID", ""),
+                oidc_client_secret=env.get("OIDC_CLIENT_SECRET", ""), oidc_redirect_url=env.get("OIDC_REDIRECT_URL", ""),
+                oidc_scopes=env.get("OIDC_SCOPES", Settings.oidc_scopes),
+                oidc_username_claim=env.get("OIDC_USERNAME_CLAIM", Settings.oidc_username_claim),
+                oidc_role_claim=env.get("OIDC_ROLE_CLAIM", Settings.oidc_role_claim),
+                oidc_practice_claim=env.get("OIDC_PRACTICE_CLAIM", Settings.oidc_practice_claim),
+                oidc_role_values=_oidc_role_values(env), oidc_practice=env.get("OIDC_PRACTICE", "").strip())
+    if login != "password":
+        _check_oidc(oidc)
+    return replace(settings, session_idle_s=idle, session_max_s=most, login=login, **oidc)
+
+
+def _check_oidc(oidc: dict[str, Any]) -> None:
+    missing = [name for name, key in (("OIDC_ISSUER", "oidc_issuer"), ("OIDC_CLIENT_ID", "oidc_client_id"),
+                                      ("OIDC_CLIENT_SECRET", "oidc_client_secret"),
+                                      ("OIDC_REDIRECT_URL", "oidc_redirect_url")) if not oidc[key]]
+    if missing:
+        raise SettingsError(f"OpenID Connect sign-in needs {', '.join(missing)}")
+    for name, key in (("OIDC_ISSUER", "oidc_issuer"), ("OIDC_REDIRECT_URL", "oidc_redirect_url")):
+        value = oidc[key]
+        _check_url(name, value, ("http", "https"), need_host=True)
+        parts = urlsplit(value)
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise SettingsError(f"{name}={value!r}: must be https (plain http only on the loopback address)")
+        if parts.fragment or (key == "oidc_issuer" and parts.query):
+            raise SettingsError(f"{name}={value!r}: no query or fragment")
+    if "openid" not in oidc["oidc_scopes"].split():
+        raise SettingsError(f"OIDC_SCOPES={oidc['oidc_scopes']!r}: must include openid")
+    practice = oidc["oidc_practice"]
+    if practice and practice != "*" and (practice.count("|") != 1 or practice.startswith("|") or practice.endswith("|")):
+        raise SettingsError(f"OIDC_PRACTICE={practice!r}: expected SYSTEM|VALUE or *")
+
+
+def _oidc_role_values(env: dict[str, str]) -> dict[str, str]:
+    data = _json_setting(env, "OIDC_ROLE_VALUES") or {"reviewer": "reviewer", "admin": "admin"}
+    for value, role in data.items():
+        if role not in ("reviewer", "admin"):
+            raise SettingsError(f"OIDC_ROLE_VALUES[{value!r}]={role!r}: expected reviewer or admin")
+    return dict(data)

@@ -1,2 +1,2 @@
 """Shared pytest fixtures: each lives with what it serves and is registered here."""
-pytest_plugins = ["tests.fhirserver.fixture"]
+pytest_plugins = ["tests.fhirserver.fixture", "tests.oidc.fixture"]

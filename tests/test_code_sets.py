@@ -106,6 +106,12 @@ def test_a_code_without_a_label_is_reported(tmp_path):
     assert "2027: codes without a label: D0140" in code_sets.check_years(base)
 
 
+def test_a_data_file_missing_from_one_year_is_reported(tmp_path):
+    base = _base_copy(tmp_path)
+    (base / "2027" / "review.yaml").unlink()
+    assert "2027: lacks review.yaml (present in another year)" in code_sets.check_years(base)
+
+
 def test_a_year_folder_that_does_not_load_is_named(tmp_path):
     base = _base_copy(tmp_path)
     (base / "2027" / "rules.yaml").write_text("- {id: X}\n")

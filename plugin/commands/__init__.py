@@ -7,6 +7,7 @@
     dwcoder migrate | health | settings reference | code-sets check   operating a deployment (operate.py)
     dwcoder watch DIR... | --unmatched    scanner export folders (issue 8)
     dwcoder reconcile [--since ISO]       queue what the PACS / FHIR server hold that the plugin has not seen
+    dwcoder users add|reset|list          who may sign in (issue 9)
 """
 from __future__ import annotations
 
@@ -28,3 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     from plugin.commands import reconcile  # issue 8
 
     reconcile.register(sub)
+    from plugin.commands import users  # issue 9
+
+    users.register(sub)

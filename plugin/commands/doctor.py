@@ -40,6 +40,7 @@ def run_checks(env=None, out: Callable[[str], None] = print) -> list[tuple[str, 
     _check_queue(settings, report)
     _check_fhir(settings, report)
     _check_mappings(settings, report)
+    _check_signin(settings, store, report)  # issue 9
     if store is not None:
         store.dispose()
     return results
@@ -109,6 +110,29 @@ def _check_mappings(settings, report) -> None:
         report("mappings", True, f"{loaded.version}: {len(loaded.rules)} rules")
     except CoderError as exc:
         report("mappings", False, str(exc))
+
+
+def _check_signin(settings, store, report) -> None:
+    """issue 9: who can sign in: password users in the database, and/or the OpenID Connect provider's discovery."""
+    parts, ok = [], True
+    if settings.login in ("password", "both") and store is not None:
+        from plugin.web.auth.users import list_users
+
+        active = [u for u, kind, disabled in list_users(store) if kind == "password" and not disabled]
+        parts.append(f"{len(active)} password user(s)" if active else
+                     "no password user yet (add one: dwcoder users add NAME --practice 'SYSTEM|VALUE')")
+    if settings.login in ("oidc", "both"):
+        import asyncio
+
+        from plugin.web.auth import oidc
+
+        try:
+            asyncio.run(oidc.discovery(settings.oidc_issuer))
+            parts.append(f"OpenID Connect provider {settings.oidc_issuer} answers discovery")
+        except Exception as exc:
+            ok = False
+            parts.append(f"OpenID Connect provider {settings.oidc_issuer}: {_reason(exc)}")
+    report("sign-in", ok, "; ".join(parts) or "database unavailable")
 
 
 def _reason(exc: Exception) -> str:

@@ -126,7 +126,7 @@ def _demo(args: argparse.Namespace) -> int:
             if not wait_settled(server.ctx, args.timeout):
                 print(f"dwcoder demo: not finished after {args.timeout:g} s", file=sys.stderr)
                 return 1
-            items = _charge_items(base)
+            items = _charge_items(server.ctx.store)
         print_charge_items(items)
     return 0
 
@@ -169,11 +169,11 @@ def wait_settled(ctx, timeout: float) -> bool:
     return False
 
 
-def _charge_items(base: str) -> list[dict]:
-    import httpx
+def _charge_items(store) -> list[dict]:
+    """The embedded store's ChargeItems, read directly (its HTTP route needs a deployment admin's sign-in)."""
+    from plugin.store import chargeitems
 
-    bundle = httpx.get(f"{base}/fhir/ChargeItem", params={"status": "planned,billable,not-billable"}, timeout=30).json()
-    return [e["resource"] for e in bundle.get("entry", [])]
+    return chargeitems.search(store, "", "planned,billable,not-billable")
 
 
 def print_charge_items(items: list[dict]) -> None:

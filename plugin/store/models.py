@@ -150,3 +150,6 @@ from plugin.store import latency  # noqa: E402,F401  (issue 11: the webhook -> C
 from plugin.store import scanner as _scanner  # noqa: E402,F401  (issue 8: scanner_files)
 from plugin.store import reconcile as _reconcile  # noqa: E402,F401  (issue 8: reconcile_state)
 from plugin.store import refs as _refs  # noqa: E402,F401  (the cross-patient context index: its table joins the metadata)
+from plugin.store import review as _review  # noqa: E402,F401  (issue 9: the reviewer queue's tables)
+from plugin.store import cds as _cds  # noqa: E402,F401  (issue 10: CDS Hooks jti and card tables)
+from plugin.store import auth as _auth  # noqa: E402,F401  (issue 9: sign-in tables)

@@ -10,4 +10,5 @@
     webhook.py        POST /webhooks/{source}: Standard Webhooks
     charge_items.py   GET /fhir/ChargeItem[/{id}]: the embedded ChargeItem store (plugin.store.chargeitems)
     openapi.py        GET /openapi.json
+    cds.py            CDS Hooks 2.0: GET /cds-services, POST /cds-services/{id}[/feedback] (work in plugin/cds)
 """

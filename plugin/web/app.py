@@ -15,6 +15,7 @@ from starlette.routing import Route as StarletteRoute
 
 from plugin.sources.config import Sources, sources_from_settings
 from plugin.sources.ratelimit import RateLimiter
+from plugin.web.auth.access import guard
 from plugin.web.middleware import RequestMiddleware
 from plugin.web.problems import HANDLERS
 from plugin.web.routes import ROUTES
@@ -37,7 +38,7 @@ def create_app(settings, store=None, clock: Callable[[], float] = time.time,
     service = Service(settings=settings, store=store or Store.from_settings(settings),
                       sources=sources_from_settings(settings), queue_event=queue_event or _queue(settings),
                       clock=clock)
-    app = Starlette(routes=[StarletteRoute(r.path, r.handler, methods=[r.method]) for r in ROUTES],
+    app = Starlette(routes=[StarletteRoute(r.path, guard(r), methods=[r.method]) for r in ROUTES],
                     exception_handlers=HANDLERS)
     app.state.service = service
     return RequestMiddleware(app)

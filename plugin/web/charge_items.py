@@ -1,6 +1,7 @@
 """GET /fhir/ChargeItem and /fhir/ChargeItem/{id}: the embedded ChargeItem store (no FHIR_BASE_URL),
 read through plugin.store.chargeitems. Search parameters: identifier (token), status (comma = any of),
 _count; any other parameter is refused (400), as a FHIR server does for unknown parameters.
+It holds every practice's ChargeItems: only a deployment admin (role admin, practice "*") reads it (issue 9).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.responses import Response
 
 from plugin.errors import SourceRefused
 from plugin.store import chargeitems
+from plugin.web.auth import ALL_PRACTICES, NotAllowed, current_user
 from plugin.web.intake import in_store
 from plugin.web.problems import FHIR_JSON
 
@@ -18,7 +20,13 @@ SEARCH_PARAMS = frozenset({"identifier", "status", "_count"})
 MAX_COUNT = 1000
 
 
+async def _deployment_admin(request: Request) -> None:
+    if (await current_user(request)).practice != ALL_PRACTICES:
+        raise NotAllowed("the embedded ChargeItem store holds every practice's items: a deployment admin (practice *) reads it")
+
+
 async def search_charge_items(request: Request) -> Response:
+    await _deployment_admin(request)
     params = request.query_params
     unknown = sorted(set(params.keys()) - SEARCH_PARAMS)
     if unknown:
@@ -35,6 +43,7 @@ async def search_charge_items(request: Request) -> Response:
 
 
 async def read_charge_item(request: Request) -> Response:
+    await _deployment_admin(request)
     item = await in_store(chargeitems.read, request.app.state.service.store, request.path_params["id"])
     if item is None:
         raise SourceRefused(404, "not-found", "no ChargeItem with this id")

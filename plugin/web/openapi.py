@@ -8,6 +8,9 @@ from starlette.responses import JSONResponse
 
 OUTCOME = {"$ref": "#/components/schemas/OperationOutcome"}
 _PARAM_RE = re.compile(r"\{([^}]+)\}")
+# issue 9: what the sign-in guard answers on its own for a signed-in route (plugin.web.auth.access.guard)
+SIGNED_IN_ANSWERS = {401: "not signed in (a page: 303 to /login?next=...; htmx: HX-Redirect)",
+                     403: "role too low, or a state-changing request without the session's CSRF token"}
 
 
 async def openapi_document(request: Request) -> JSONResponse:
@@ -25,7 +28,9 @@ def document(routes) -> dict:
         "info": {"title": "digital-workflow-coder", "version": "1",
                  "description": "Clinical events in (FHIR Subscriptions, Standard Webhooks), suggested ChargeItems out."},
         "paths": paths,
-        "components": {"schemas": {"OperationOutcome": {
+        "components": {"securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "dwcoder_session",
+                                                      "description": "signed in at /login (__Host-dwcoder_session over https)"}},
+                       "schemas": {"OperationOutcome": {
             "type": "object", "required": ["resourceType", "issue"],
             "properties": {"resourceType": {"const": "OperationOutcome"}, "issue": {"type": "array", "items": {
                 "type": "object", "properties": {"severity": {"type": "string"}, "code": {"type": "string"},
@@ -47,7 +52,13 @@ def _operation(route) -> dict:
         op["parameters"] = params
     if route.accepts:
         op["requestBody"] = {"required": True, "content": {media: {} for media in route.accepts}}
-    for code, what in route.answers.items():
+    access = getattr(route, "access", "")
+    op["x-access"] = access
+    answers = route.answers
+    if access in ("reviewer", "admin"):
+        op["security"] = [{"session": []}]
+        answers = dict(sorted({**SIGNED_IN_ANSWERS, **route.answers}.items()))
+    for code, what in answers.items():
         answer: dict = {"description": what}
         if code >= 400:
             answer["content"] = {"application/fhir+json": {"schema": OUTCOME}}

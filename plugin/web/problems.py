@@ -58,4 +58,25 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     return internal_error()  # Starlette sends it, then re-raises: middleware.py logs the class name only
 
 
+async def sign_in_required(request: Request, exc) -> Response:
+    """issue 9: a browser page goes to the sign-in page and back; htmx is told where (HX-Redirect); the API gets 401."""
+    from starlette.responses import RedirectResponse
+
+    from plugin.web.auth.access import login_url
+
+    target = login_url(request)
+    if request.headers.get("hx-request"):
+        return outcome(401, exc.code, str(exc), headers={"HX-Redirect": target})
+    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+    return outcome(401, exc.code, str(exc))
+
+
+def _more_handlers() -> dict:
+    from plugin.web.auth.refusals import SignInRequired
+
+    return {SignInRequired: sign_in_required}
+
+
 HANDLERS = {SourceRefused: refused, StoreUnavailable: store_unavailable, HTTPException: http_error, Exception: unexpected}
+HANDLERS.update(_more_handlers())  # issue 9

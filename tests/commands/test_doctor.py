@@ -12,7 +12,8 @@ def _run(env):
 def test_embedded_defaults_pass(tmp_path):
     results, lines = _run({"DWCODER_HOME": str(tmp_path)})
     assert all(ok for ok, _ in results.values()), lines
-    assert set(results) == {"settings", "database", "queue", "FHIR server", "mappings"}
+    assert set(results) == {"settings", "database", "queue", "FHIR server", "mappings", "sign-in"}
+    assert "no password user yet" in results["sign-in"][1]
     assert "local queue" in results["queue"][1] and "embedded store" in results["FHIR server"][1]
 
 
@@ -37,3 +38,19 @@ def test_each_broken_connection_is_named(tmp_path):
 def test_bad_settings_stop_at_the_settings_line(tmp_path):
     results, lines = _run({"DWCODER_HOME": str(tmp_path), "FHIR_VERSION": "DSTU2"})
     assert results == {"settings": (False, "FHIR_VERSION='DSTU2': expected one of R4, R4B, R5")}
+
+
+def test_sign_in_check(tmp_path, oidc_provider):
+    """issue 9: the password users counted; the OpenID Connect provider reached by discovery, or named when not."""
+    from plugin.store import Store
+    from plugin.web.auth.users import add_user
+
+    env = {"DWCODER_HOME": str(tmp_path), **oidc_provider.env()}
+    store = Store(f"sqlite:///{tmp_path / 'dwcoder.db'}")
+    add_user(store, "ana", "a long enough password", "reviewer", "*")
+    store.dispose()
+    results, lines = _run(env)
+    assert results["sign-in"] == (True, f"1 password user(s); OpenID Connect provider {oidc_provider.issuer} answers discovery")
+    results, _ = _run({**env, "OIDC_ISSUER": "http://127.0.0.1:1"})
+    assert not results["sign-in"][0] and "http://127.0.0.1:1: ProviderUnavailable" in results["sign-in"][1]
+    assert oidc_provider.client_secret not in "\n".join(lines)

@@ -60,6 +60,8 @@ def service(request, tmp_path, postgres_url):
         env.update({"REDIS_URL": "redis://127.0.0.1:6379/13", "DATABASE_URL": postgres_url,
                     "DWCODER_QUEUE": f"dwcoder-test-{uuid.uuid4().hex[:12]}"})
         worker = Worker(env, tmp_path, "phi-worker").start()
+    subprocess.run([DWCODER, "users", "add", ADMIN, "--role", "admin", "--practice", "*", "--password-stdin"],
+                   input=ADMIN_PASSWORD, text=True, env=env, cwd=tmp_path, check=True, timeout=120, capture_output=True)
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([DWCODER, "serve"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -83,13 +85,26 @@ def service(request, tmp_path, postgres_url):
         worker.kill()
 
 
+ADMIN, ADMIN_PASSWORD = "root", "the deployment admin's password"
+
+
+def signed_in_client(base: str) -> httpx.Client:
+    """An httpx client signed in as the deployment admin through the real /login form (issue 9)."""
+    http = httpx.Client(base_url=base, timeout=30)
+    token = http.get("/login").text.split("name=csrf_token value='", 1)[1].split("'", 1)[0]
+    answer = http.post("/login", data={"csrf_token": token, "username": ADMIN, "password": ADMIN_PASSWORD})
+    assert answer.status_code == 303, answer.text[:300]
+    return http
+
+
 def _wait_for_items(base: str, want: list[str], timeout: float = 90, stable_s: float = 5) -> list[dict]:
     """The ChargeItems once their codes are the wanted ones, or once they stopped changing for `stable_s`."""
     deadline = time.monotonic() + timeout
     items: list[dict] = []
     last, since = None, time.monotonic()
+    http = signed_in_client(base)
     while time.monotonic() < deadline:
-        bundle = httpx.get(f"{base}/fhir/ChargeItem", timeout=10).json()
+        bundle = http.get("/fhir/ChargeItem", timeout=10).json()
         items = [e["resource"] for e in bundle.get("entry", [])]
         labels = sorted(_label(i) for i in active(items))
         if labels == want:
@@ -113,7 +128,9 @@ def test_no_patient_data_in_any_log_line(service, tmp_path):
         http.post("/webhooks/imaging", content=body, headers={"content-type": "application/fhir+json",
                                                                **feed.sign(feed.new_secret(), "forged", body)})
         http.post(f"/fhir/ChargeItem?subject:Patient.name={phi_case.FAMILY}")
-        http.get(f"/fhir/ChargeItem?identifier={phi_case.MRN}&bogus={phi_case.SSN}")
+    admin = signed_in_client(base)  # refused past the sign-in too (unknown parameter): still no PHI logged
+    assert admin.get(f"/fhir/ChargeItem?identifier={phi_case.MRN}&bogus={phi_case.SSN}").status_code == 400
+    admin.close()
     send_folder(base, folder, secret, token)
     labels = sorted(_label(i) for i in want)
     items = _wait_for_items(base, labels)

@@ -147,11 +147,18 @@ def test_unmatched_list_over_http_and_the_command(ctx, folder, watcher, monkeypa
     poll_until(watcher, lambda: _unmatched(ctx))
     app = create_app(ctx.settings, store=ctx.store, queue_event=lambda _id: None)
 
-    async def get():
+    from plugin.web.auth.users import add_user
+    from tests.web.auth.browser import PASSWORD, Browser
+
+    async def anonymous():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             return await http.get("/scanner/unmatched")
 
-    answer = asyncio.run(get())
+    assert asyncio.run(anonymous()).status_code == 401  # file names may hold identifiers: a deployment admin only
+    add_user(ctx.store, "root", PASSWORD, "admin", "*")
+    admin = Browser(app)
+    assert admin.sign_in("root").status_code == 303
+    answer = admin.request("GET", "/scanner/unmatched")
     assert answer.status_code == 200
     assert [(r["path"], r["kind"]) for r in answer.json()["unmatched"]] == [("scan-without-name.stl", "mesh-file")]
     for name, value in (("DATABASE_URL", ctx.settings.database_url), ("DWCODER_HOME", str(ctx.settings.home))):

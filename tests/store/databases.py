@@ -14,6 +14,9 @@ from sqlalchemy import text
 PG_SERVER = os.environ.get("DWCODER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 TABLES = ("postings", "suggestions", "local_provenance", "local_charge_items", "dead_letters", "events", "evidence",
           "patient_links", "cases", "subscription_state", "evidence_refs")
+REVIEW_TABLES = ("review_audit", "review_lines", "review_cases")  # issue 9 (PostgreSQL: TRUNCATE passes the audit's triggers)
+CDS_TABLES = ("cds_jti", "cds_cards")  # issue 10
+AUTH_TABLES = ("auth_sessions", "login_throttle", "oidc_logins", "users")  # issue 9 (sign-in)
 
 
 def _admin():
@@ -41,7 +44,7 @@ def postgres_url():
 def empty(store) -> None:
     with store.transaction() as s:
         if store.kind == "postgresql":
-            s.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            s.execute(text(f"TRUNCATE {', '.join(TABLES + REVIEW_TABLES + CDS_TABLES + AUTH_TABLES)} RESTART IDENTITY CASCADE"))
         else:
             for table in TABLES:
                 s.execute(text(f"DELETE FROM {table}"))

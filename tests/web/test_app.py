@@ -38,8 +38,7 @@ def test_database_down_is_503_and_nothing_is_queued(settings, tmp_path):
     down = Store(f"sqlite:///{tmp_path}/missing-folder/none.db", migrate=False)
     service = Service(settings, down)
     for r in (service.webhook("lab", json.dumps(procedure()).encode()),
-              service.notify("admission", SHAPES["R4"]("event-notification", events=[{"n": 1}])),
-              service.request("GET", "/fhir/ChargeItem/x")):
+              service.notify("admission", SHAPES["R4"]("event-notification", events=[{"n": 1}]))):
         assert r.status_code == 503 and outcome_of(r)["code"] == "transient" and int(r.headers["retry-after"]) > 0
     assert service.queued == []
 
@@ -63,17 +62,27 @@ def test_docs_routes_table_is_the_route_table():  # after adding a route: python
 
 
 def test_embedded_charge_items(service):
+    """Read by a deployment admin only (it holds every practice's items): anonymous 401, a practice's admin 403."""
+    from plugin.web.auth.users import add_user
+    from tests.web.auth.browser import PASSWORD, Browser
+
     item = {"resourceType": "ChargeItem", "status": "planned",
             "identifier": [{"system": "https://dwcoder.org/fhir/sid/charge-line", "value": "line-1"}],
             "code": {"coding": [{"system": "http://www.ada.org/cdt", "code": "D0367"}]}, "subject": {"reference": "Patient/pt1"}}
     with service.store.transaction() as session:
         created = LocalEhr(session).upsert_charge_item(item)
-    found = service.request("GET", "/fhir/ChargeItem", params={"identifier": "line-1", "status": "planned"}).json()
+    assert service.request("GET", "/fhir/ChargeItem").status_code == 401
+    add_user(service.store, "practice-admin", PASSWORD, "admin", "http://hl7.org/fhir/sid/us-npi|1111111112")
+    add_user(service.store, "root", PASSWORD, "admin", "*")
+    practice_admin, root = Browser(service.app), Browser(service.app)
+    assert practice_admin.sign_in("practice-admin").status_code == 303 and root.sign_in("root").status_code == 303
+    assert practice_admin.request("GET", f"/fhir/ChargeItem/{created.id}").status_code == 403
+    found = root.request("GET", "/fhir/ChargeItem", params={"identifier": "line-1", "status": "planned"}).json()
     assert found["resourceType"] == "Bundle" and [e["resource"]["id"] for e in found["entry"]] == [created.id]
-    assert service.request("GET", "/fhir/ChargeItem", params={"status": "billable"}).json()["total"] == 0
-    assert service.request("GET", f"/fhir/ChargeItem/{created.id}").json()["identifier"][0]["value"] == "line-1"
-    assert service.request("GET", "/fhir/ChargeItem/none").status_code == 404
-    assert service.request("GET", "/fhir/ChargeItem", params={"patient": "pt1"}).status_code == 400
+    assert root.request("GET", "/fhir/ChargeItem", params={"status": "billable"}).json()["total"] == 0
+    assert root.request("GET", f"/fhir/ChargeItem/{created.id}").json()["identifier"][0]["value"] == "line-1"
+    assert root.request("GET", "/fhir/ChargeItem/none").status_code == 404
+    assert root.request("GET", "/fhir/ChargeItem", params={"patient": "pt1"}).status_code == 400
 
 
 def test_no_phi_in_logs_or_refusals(service, caplog):
@@ -110,12 +119,12 @@ def test_a_queue_that_is_down_loses_nothing(settings, store, caplog):
 
 
 def test_an_unexpected_error_is_a_500_outcome_naming_nothing(settings, store, caplog):
-    class Exploding:
-        def sessions(self):
+    class Exploding:  # a store whose every use fails with patient data in the exception's text
+        def __getattr__(self, name):
             raise RuntimeError("Patient Zebedee Quillfeather")
 
     service = Service(settings, store)
     service.app = create_app(settings, store=Exploding(), queue_event=service.queued.append)
-    r = service.request("GET", "/fhir/ChargeItem/x")
+    r = service.webhook("lab", json.dumps(procedure()).encode())
     assert r.status_code == 500 and outcome_of(r)["code"] == "exception"
     assert "RuntimeError" in caplog.text and "Zebedee" not in caplog.text + r.text
