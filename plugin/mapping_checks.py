@@ -45,7 +45,7 @@ def check_terminology(m: "Mappings", raw: dict) -> dict[tuple[str, str], dict]:
 
 
 def _fail(where: str, what: str, name: Any, known: Any) -> None:
-    from plugin.mappings import did_you_mean
+    from plugin.mapping_text import did_you_mean
 
     raise MappingError(f"{where}: unknown {what} '{name}'{did_you_mean(name, known)}")
 
@@ -153,7 +153,7 @@ def _check_rule(m: "Mappings", rule: "Rule") -> None:
 def _check_notice_fills(m: "Mappings", where: str, notice: dict, codes: list[str]) -> None:
     """A notice's text must not show an empty code list or an empty detail: a notice that names no code uses a
     kind's `no_codes` text (or one without {codes}); a text with {detail} needs the rule to give one."""
-    from plugin.mappings import notice_text
+    from plugin.mapping_text import notice_text
 
     text = notice_text(m.notices[notice["kind"]], codes)
     if not codes and "{codes}" in text:
@@ -164,7 +164,7 @@ def _check_notice_fills(m: "Mappings", where: str, notice: dict, codes: list[str
 
 
 def _check_placeholders(m: "Mappings", where: str, template: str) -> None:
-    from plugin.mappings import PLACEHOLDER
+    from plugin.mapping_text import PLACEHOLDER
 
     for name in PLACEHOLDER.findall(template):
         if name not in m.facts:
@@ -198,7 +198,7 @@ def _check_edits(m: "Mappings") -> None:
 
 
 def _check_notice_templates(m: "Mappings") -> None:
-    from plugin.mappings import MESSAGE_WORDS, PLACEHOLDER
+    from plugin.mapping_text import MESSAGE_WORDS, PLACEHOLDER
 
     for kind, entry in m.notices.items():
         texts = [entry] if isinstance(entry, str) else [entry["text"], entry.get("no_codes", ""), *entry.get("by_code", {}).values()]

@@ -10,10 +10,8 @@ are what engine/facts.py computes.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -30,8 +28,7 @@ from plugin.errors import ConfigError, MappingError
 BASE_DIR = Path(os.environ.get("DWCODER_CODE_SETS") or Path(__file__).resolve().parent.parent / "mappings")
 FILES = ("manifest", "facts", "codes", "tables", "devices", "rules", "edits", "notices", "settings", "terminology")
 OVERRIDABLE = tuple(f for f in FILES if f not in ("manifest", "facts"))
-PLACEHOLDER = re.compile(r"{(\w+)}")
-MESSAGE_WORDS = {"codes", "detail"}  # placeholders notices.yaml may use besides facts
+from plugin.mapping_text import MESSAGE_WORDS, PLACEHOLDER, did_you_mean, notice_text  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -350,16 +347,3 @@ def _rule(r: dict) -> Rule:
     )
 
 
-def notice_text(entry: str | dict, codes: list[str]) -> str:
-    """The text of a notice kind (notices.yaml) for these codes: by_code (the first code that has one), no_codes
-    when there are none, else text."""
-    if isinstance(entry, str):
-        return entry
-    by_code = entry.get("by_code", {})
-    hit = next((by_code[c] for c in codes if c in by_code), None)
-    return hit or (entry.get("no_codes") if not codes and entry.get("no_codes") else entry["text"])
-
-
-def did_you_mean(name: str, known: Any) -> str:
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -52,33 +52,7 @@ DEVICE = "digital-workflow-coder"
 LINE_SYSTEM = "https://dwcoder.org/fhir/sid/charge-line"
 
 
-@dataclass
-class Context:
-    """What the functions need: settings, the store, and the FHIR client when FHIR_BASE_URL is set."""
-
-    settings: Settings
-    store: Store
-    _fhir: Any = field(default=None, repr=False)
-
-    @property
-    def fhir(self):
-        if self._fhir is None and self.settings.fhir_base_url:
-            from plugin.ehr import client_from_settings
-
-            self._fhir = client_from_settings(self.settings)
-        return self._fhir
-
-
-_CONTEXT: dict[str, Context] = {}
-
-
-def context(settings: Settings | None = None) -> Context:
-    """The process's Context (one per database URL), created and migrated on first use."""
-    settings = settings or Settings.from_env()
-    ctx = _CONTEXT.get(settings.database_url)
-    if ctx is None or ctx.settings != settings:
-        ctx = _CONTEXT[settings.database_url] = Context(settings, Store.from_settings(settings))
-    return ctx
+from plugin.context import Context, context  # noqa: F401  (callers import them from here too)
 
 
 def backoff_s(attempt: int, base: float = 1.0, cap: float = 60.0) -> float:

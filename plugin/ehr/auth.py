@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from plugin.ehr.transport import unavailable, unreachable
+from plugin.ehr.answers import unavailable, unreachable
 from plugin.errors import ConfigError, EhrRefused
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -16,7 +16,8 @@ import json
 
 import httpx
 
-from plugin.ehr.transport import FHIR_VERSIONS, Transport, refused, unavailable, unreachable
+from plugin.ehr.answers import refused, unavailable, unreachable
+from plugin.ehr.transport import FHIR_VERSIONS, Transport
 from plugin.errors import EhrRefused, OversizedInput
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024

@@ -10,7 +10,6 @@ WARNING).
 """
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import time
@@ -18,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from plugin.errors import EhrRefused, EhrUnavailable
+from plugin.ehr.answers import refused, unavailable, unreachable  # noqa: F401  (re-exported)
+from plugin.errors import EhrRefused
 
 if TYPE_CHECKING:
     from plugin.ehr.auth import Auth
@@ -30,8 +30,6 @@ log = logging.getLogger("dwcoder.ehr")
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 FHIR_VERSIONS = {"R4": "4.0", "R4B": "4.3", "R5": "5.0"}
-MAX_ISSUES = 5
-MAX_ISSUE_TEXT = 200
 
 
 class Transport:
@@ -90,60 +88,3 @@ def json_object(response: httpx.Response, what: str, allow_empty: bool = False) 
         return {}
     raise EhrRefused(f"{what}: the FHIR server answered {response.status_code} without a JSON object",
                      response.status_code)
-
-
-def unreachable(what: str, exc: Exception) -> EhrUnavailable:
-    if isinstance(exc, httpx.TimeoutException):
-        return EhrUnavailable(f"{what}: the FHIR server timed out ({type(exc).__name__})")
-    return EhrUnavailable(f"{what}: the FHIR server is unreachable ({type(exc).__name__})")
-
-
-def unavailable(what: str, response: httpx.Response) -> EhrUnavailable:
-    status = response.status_code
-    return EhrUnavailable(f"{what}: the FHIR server answered {status}", status, retry_after(response))
-
-
-def refused(what: str, response: httpx.Response) -> EhrRefused:
-    status = response.status_code
-    issues = outcome_issues(response)
-    detail = "; ".join(f"{expr}: {text}" if expr else text or code for code, expr, text in issues)
-    if 300 <= status < 400:
-        detail = detail or "a redirect (not followed)"
-    message = f"{what}: the FHIR server refused it ({status})" + (f": {detail}" if detail else "")
-    return EhrRefused(message, status, issues)
-
-
-def outcome_issues(response: httpx.Response) -> tuple[tuple[str, str, str], ...]:
-    """(code, expression, text) of the first issues of an OperationOutcome body, texts shortened."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ()
-    if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":
-        return ()
-    out = []
-    for issue in (body.get("issue") or [])[:MAX_ISSUES]:
-        if not isinstance(issue, dict):
-            continue
-        details = issue.get("details") if isinstance(issue.get("details"), dict) else {}
-        text = str(details.get("text") or issue.get("diagnostics") or "")[:MAX_ISSUE_TEXT]
-        paths = issue.get("expression") or issue.get("location") or []
-        expr = ", ".join(str(p) for p in paths[:3]) if isinstance(paths, list) else ""
-        out.append((str(issue.get("code", "")), expr, text))
-    return tuple(out)
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date), None when absent or unreadable."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

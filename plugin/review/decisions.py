@@ -174,7 +174,7 @@ def refresh_case(s, rcase: ReviewCase) -> None:
 def _context(ctx):
     if hasattr(ctx, "store") and hasattr(ctx, "settings"):
         return ctx
-    from plugin.pipeline import Context
+    from plugin.context import Context
     from plugin.settings import Settings
 
     return Context(Settings.from_env(), ctx)

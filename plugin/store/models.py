@@ -144,12 +144,3 @@ class LocalProvenance(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource: Mapped[str] = mapped_column(Text)
     recorded: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-
-
-from plugin.store import latency  # noqa: E402,F401  (issue 11: the webhook -> ChargeItem latency histogram)
-from plugin.store import scanner as _scanner  # noqa: E402,F401  (issue 8: scanner_files)
-from plugin.store import reconcile as _reconcile  # noqa: E402,F401  (issue 8: reconcile_state)
-from plugin.store import refs as _refs  # noqa: E402,F401  (the cross-patient context index: its table joins the metadata)
-from plugin.store import review as _review  # noqa: E402,F401  (issue 9: the reviewer queue's tables)
-from plugin.store import cds as _cds  # noqa: E402,F401  (issue 10: CDS Hooks jti and card tables)
-from plugin.store import auth as _auth  # noqa: E402,F401  (issue 9: sign-in tables)

@@ -25,26 +25,23 @@ def _row(session, subscription_id: str) -> SubscriptionState:
 def record_notification(db, subscription_id: str, events_since_start: int | None,
                         heartbeat_period_s: float | None = None) -> int:
     """Note a notification; returns the count stored before it (0 for a new subscription)."""
-    with db.transaction() as session:
-        row = _row(session, subscription_id)
-        before = row.events_since_start or 0
-        if events_since_start is not None and events_since_start > before:
-            row.events_since_start = events_since_start
-        row.last_event_at = datetime.now(timezone.utc)
-        if heartbeat_period_s:
-            row.heartbeat_period_s = heartbeat_period_s
-        return before
+    return _record(db, subscription_id, events_since_start, heartbeat_period_s, "last_event_at")
 
 
 def record_heartbeat(db, subscription_id: str, events_since_start: int | None = None,
                      heartbeat_period_s: float | None = None) -> int:
     """Note a heartbeat (or handshake); returns the count stored before it."""
+    return _record(db, subscription_id, events_since_start, heartbeat_period_s, "last_heartbeat_at")
+
+
+def _record(db, subscription_id: str, events_since_start: int | None, heartbeat_period_s: float | None,
+            seen_field: str) -> int:
     with db.transaction() as session:
         row = _row(session, subscription_id)
         before = row.events_since_start or 0
         if events_since_start is not None and events_since_start > before:
             row.events_since_start = events_since_start
-        row.last_heartbeat_at = datetime.now(timezone.utc)
+        setattr(row, seen_field, datetime.now(timezone.utc))
         if heartbeat_period_s:
             row.heartbeat_period_s = heartbeat_period_s
         return before

@@ -41,6 +41,7 @@ def create_app(settings, store=None, clock: Callable[[], float] = time.time,
     app = Starlette(routes=[StarletteRoute(r.path, guard(r), methods=[r.method]) for r in ROUTES],
                     exception_handlers=HANDLERS)
     app.state.service = service
+    app.state.routes = ROUTES
     return RequestMiddleware(app)
 
 

@@ -14,9 +14,7 @@ SIGNED_IN_ANSWERS = {401: "not signed in (a page: 303 to /login?next=...; htmx: 
 
 
 async def openapi_document(request: Request) -> JSONResponse:
-    from plugin.web.routes import ROUTES  # the table imports this module
-
-    return JSONResponse(document(ROUTES))
+    return JSONResponse(document(request.app.state.routes))  # the route table (routes.py) the app was built from
 
 
 def document(routes) -> dict:

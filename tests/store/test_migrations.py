@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from plugin.store import Store
-from plugin.store.models import Base
+from plugin.store.schema import Base
 
 
 def test_migrations_create_every_table_and_match_the_models(database_url):

@@ -1,7 +1,7 @@
 """Alembic environment: run programmatically by Store.migrate() on the connection it passes in."""
 from alembic import context
 
-from plugin.store.models import Base
+from plugin.store.schema import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` command line: use sqlalchemy.url from the config
