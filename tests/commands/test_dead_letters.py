@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from plugin import cli, pipeline
+from plugin import context as context_module
 from plugin.store.events import EventIn, accept
 from tests.store.databases import settings_for
 
@@ -21,7 +22,7 @@ def env(database_url, tmp_path, monkeypatch):
     pipeline.process_event(ctx, bad.event_id)
     yield bad.event_id
     ctx.store.dispose()
-    pipeline._CONTEXT.clear()
+    context_module._CONTEXT.clear()
 
 
 def test_list_show_replay(env, capsys):

@@ -33,7 +33,7 @@ def postgres_url():
     try:
         yield f"{PG_SERVER}/{name}"
     finally:
-        from plugin.pipeline import _CONTEXT
+        from plugin.context import _CONTEXT
 
         for ctx in list(_CONTEXT.values()):
             ctx.store.dispose()
