@@ -4,12 +4,14 @@ Each failure is a MappingError naming the file, the rule id (or key) and the nea
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from plugin.errors import MappingError
 
-if TYPE_CHECKING:
-    from plugin.mappings import Mappings, Rule
+# The loader (plugin/mappings.py) calls these checks on what it loaded: they take its Mappings and Rule objects
+# without importing them (imports point down: mappings.py -> mapping_checks.py, never back).
+Mappings = Any
+Rule = Any
 
 
 def check(m: "Mappings") -> None:
