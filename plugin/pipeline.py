@@ -524,7 +524,7 @@ def _post_line(s, sink, case: Case, ident: str, resource: dict, row: Suggestion 
     digest = hashlib.sha256(json.dumps(resource, sort_keys=True).encode()).hexdigest()
     if row is not None and row.digest == digest and row.status == "active" and row.case_key == case.key:
         return
-    up = _ehr(sink.upsert_charge_item, resource)
+    up = _ehr(sink.upsert_charge_item, resource, _last_write(row))
     _history(s, case, ident, "upsert", up)
     if row is None:
         row = Suggestion(identifier=ident, case_key=case.key, resource="", digest="")
@@ -539,6 +539,17 @@ def _post_line(s, sink, case: Case, ident: str, resource: dict, row: Suggestion 
     elif up.outcome != "unchanged":
         counts["posted"] += 1
         targets.append(f"ChargeItem/{up.id}")
+
+
+def _last_write(row: Suggestion | None) -> tuple[str, str] | None:
+    """What this store last wrote for the line, so the write can skip its search: never written -> NEW; an
+    active line -> its id and version (a reviewer's change since bumps the version: the If-Match fails and the
+    client looks); held or withdrawn lines -> None (search first)."""
+    from plugin.ehr.chargeitems import NEW
+
+    if row is None:
+        return NEW
+    return (row.fhir_id, row.version_id) if row.status == "active" and row.fhir_id and row.version_id else None
 
 
 def _ehr(fn, *args):

@@ -89,8 +89,10 @@ class FhirClient:
 
     # --- ChargeItems -----------------------------------------------------------------------------
 
-    def upsert_charge_item(self, resource: dict) -> Upsert:
-        return chargeitems.upsert(self._t, resource)
+    def upsert_charge_item(self, resource: dict, last: tuple[str, str] | None = None) -> Upsert:
+        """Create or update by identifier; `last` (id, version) of this caller's previous write, or
+        chargeitems.NEW, saves the search when nobody else wrote meanwhile."""
+        return chargeitems.upsert(self._t, resource, last)
 
     def withdraw_charge_item(self, identifier: dict) -> Upsert:
         return chargeitems.withdraw(self._t, identifier)

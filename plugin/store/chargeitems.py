@@ -34,7 +34,8 @@ class LocalEhr:
     def __init__(self, session) -> None:
         self.session = session
 
-    def upsert_charge_item(self, resource: dict) -> Upsert:
+    def upsert_charge_item(self, resource: dict, last: tuple[str, str] | None = None) -> Upsert:
+        # `last` is the FHIR client's hint to skip a search; the local store looks its row up anyway
         ident = token(resource["identifier"][0])
         row = self.session.scalar(select(LocalChargeItem).where(LocalChargeItem.identifier == ident).with_for_update())
         if row is None:

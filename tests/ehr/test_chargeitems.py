@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plugin.ehr import FhirClient
+from plugin.ehr.chargeitems import NEW
 from plugin.errors import EhrRefused
 from tests.ehr.charges import charge_item, identifier, server_items, someone_sets_status
 
@@ -145,3 +146,42 @@ def test_final_state_is_the_last_operation_per_line_whatever_the_order(fhir_serv
         stored = server_items(fhir_server.base_url, 100 + n)
         want = model.get(n)
         assert [(s["status"], s["quantity"]["value"]) for s in stored] == ([want] if want else [])
+
+
+# --- the informed first write: what the caller wrote last saves the search, and never overrides someone else
+
+def _requests(fhir_server) -> int:
+    return fhir_server.stats()["fhir_requests"]
+
+
+def test_a_line_never_written_is_created_in_one_request(client, fhir_server, fhir_base_url):
+    before = _requests(fhir_server)
+    made = client.upsert_charge_item(charge_item(40), NEW)
+    assert made.outcome == "created" and _requests(fhir_server) - before == 1
+    assert len(server_items(fhir_base_url, 40)) == 1
+
+
+def test_a_line_believed_new_but_present_is_found_not_duplicated(client, fhir_base_url):
+    first = client.upsert_charge_item(charge_item(41))
+    again = client.upsert_charge_item(charge_item(41), NEW)   # e.g. the plugin's database was restored
+    assert (again.outcome, again.id) == ("unchanged", first.id)
+    changed = client.upsert_charge_item(charge_item(41, quantity=2), NEW)
+    assert (changed.outcome, changed.id) == ("updated", first.id)
+    assert len(server_items(fhir_base_url, 41)) == 1
+
+
+def test_an_update_from_the_last_write_is_one_request(client, fhir_server, fhir_base_url):
+    first = client.upsert_charge_item(charge_item(42))
+    before = _requests(fhir_server)
+    changed = client.upsert_charge_item(charge_item(42, quantity=2), (first.id, first.version_id))
+    assert changed.outcome == "updated" and _requests(fhir_server) - before == 1
+    assert server_items(fhir_base_url, 42)[0]["quantity"]["value"] == 2
+
+
+def test_a_stale_last_write_never_overrides_a_reviewers_status(client, fhir_base_url):
+    first = client.upsert_charge_item(charge_item(43))
+    someone_sets_status(fhir_base_url, 43, "billable")
+    held = client.upsert_charge_item(charge_item(43, quantity=7), (first.id, first.version_id))
+    assert (held.outcome, held.status) == ("held", "billable")
+    (stored,) = server_items(fhir_base_url, 43)
+    assert stored["status"] == "billable" and stored["quantity"]["value"] == 1
