@@ -80,7 +80,7 @@ class Rig:
                     "DWCODER_SETTLE_S": SETTLE_S, "DWCODER_LOG_LEVEL": "WARNING", "DWCODER_RATE": "100000",
                     "WEBHOOK_SOURCES": json.dumps({"bench": {"secrets": [self.secret], "rate": 100000, "burst": 100000}})}
         self.worker_log = self.tmp / "worker.log"
-        self._spawn([str(BIN / "celery"), "-A", "workers.app", "worker", "-c", "2", "--loglevel", "INFO", "-B",
+        self._spawn([str(BIN / "celery"), "-A", "workers.app", "worker", "-c", os.environ.get("BENCH_CONCURRENCY", "2"), "--loglevel", "INFO", "-B",
                      "-s", str(self.tmp / "beat-schedule"), "--without-gossip", "--without-mingle", "--without-heartbeat"],
                     self.worker_log)
         self._spawn([str(BIN / "dwcoder"), "serve"], self.tmp / "serve.log")

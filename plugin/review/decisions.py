@@ -285,7 +285,8 @@ def _write(ctx, s, resource: dict):
 
 def _keep_suggestion_in_step(s, line: ReviewLine, up) -> None:
     """The pipeline's row for an engine line: the ChargeItem is ours again (not 'held'), so an unchanged
-    recomputation does not flag the case."""
+    recomputation does not flag the case. Its version_id is cleared: that is the version the PIPELINE last wrote,
+    and a reviewer wrote this one, so the pipeline's next write looks at the ChargeItem before touching it."""
     row = s.get(Suggestion, line.identifier)
     if row is not None and line.origin == "engine":
-        row.status, row.fhir_id, row.version_id = "active", str(up.id)[:100], str(up.version_id)[:100]
+        row.status, row.fhir_id, row.version_id = "active", str(up.id)[:100], ""

@@ -16,7 +16,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from plugin.output.chargeitems import line_identifier
 from plugin.store.review import DECIDED, ReviewAudit, ReviewCase, ReviewLine
@@ -28,17 +28,22 @@ def after_recompute(s, group_key: str, suggestions: list, desired: dict[str, dic
     payer = _payer(read)
     seen: set[str] = set()
     touched: dict[int, ReviewCase] = {}
+    cases = {c.coded_case: c for c in s.scalars(select(ReviewCase).where(ReviewCase.group_key == group_key))}
+    group_cases = select(ReviewCase.id).where(ReviewCase.group_key == group_key).scalar_subquery()
+    lines = {row.identifier: row for row in s.scalars(select(ReviewLine).where(or_(  # this group's lines, and
+        ReviewLine.identifier.in_(sorted(desired)),                               # a line moving in from another
+        ReviewLine.case_id.in_(group_cases) & (ReviewLine.origin == "engine"))))}
     for sug in suggestions:
-        rcase = _case(s, group_key, sug, payer)
+        rcase = _case(s, group_key, sug, payer, cases)
         touched[rcase.id] = rcase
         for line in sug.lines:
             ident = line_identifier(sug, line)[1]
             if ident in desired:
                 seen.add(ident)
-                _line(s, rcase, ident, desired[ident], line)
-    for row in s.scalars(select(ReviewLine).join(ReviewCase, ReviewCase.id == ReviewLine.case_id)
-                         .where(ReviewCase.group_key == group_key, ReviewLine.origin == "engine")):
-        if row.identifier not in seen:
+                _line(s, rcase, ident, desired[ident], line, lines.get(ident))
+    own = {c.id for c in cases.values()}
+    for row in lines.values():
+        if row.origin == "engine" and row.identifier not in seen and row.case_id in own:
             _gone(s, row)
             touched.setdefault(row.case_id, s.get(ReviewCase, row.case_id))
     s.flush()
@@ -48,11 +53,12 @@ def after_recompute(s, group_key: str, suggestions: list, desired: dict[str, dic
         refresh_case(s, rcase)
 
 
-def _case(s, group_key: str, sug, payer: str) -> ReviewCase:
-    rcase = s.scalar(select(ReviewCase).where(ReviewCase.group_key == group_key, ReviewCase.coded_case == sug.case[:300]))
+def _case(s, group_key: str, sug, payer: str, cases: dict[str, ReviewCase]) -> ReviewCase:
+    rcase = cases.get(sug.case[:300])
     if rcase is None:
         rcase = ReviewCase(group_key=group_key, coded_case=sug.case[:300], status="pending", open=True)
         s.add(rcase)
+        cases[rcase.coded_case] = rcase
     rcase.practice, rcase.claim, rcase.payer = sug.practice[:300], sug.claim[:16], payer[:200]
     rcase.service_date = (sug.date or "")[:10]
     kinds = sorted({n.kind for n in sug.notices})
@@ -62,10 +68,9 @@ def _case(s, group_key: str, sug, payer: str) -> ReviewCase:
     return rcase
 
 
-def _line(s, rcase: ReviewCase, ident: str, resource: dict, line) -> None:
+def _line(s, rcase: ReviewCase, ident: str, resource: dict, line, row: ReviewLine | None) -> None:
     text = json.dumps(resource, sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    row = s.get(ReviewLine, ident)
     facts = {"code": line.code, "system": line.system, "modifiers": " ".join(line.modifiers),
              "quantity": int(line.quantity), "rule": line.rule[:100]}
     if row is None:

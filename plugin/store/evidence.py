@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Iterable
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from plugin import resources as fr
@@ -42,6 +44,7 @@ from plugin.store.models import Evidence, PatientLink
 from plugin.store.refs import GIVES, NEEDS, SERIES, EvidenceRef
 
 CONTEXT_FOLDER = "/dwcoder-context"  # where context evidence "comes from": never the group's own folder
+NEW_KEYS = "dwcoder.new-evidence"  # Session.info: keys of the evidence rows this transaction created
 HOPS = 4  # series -> study -> encounter is two; bounded
 DIRECTORY = frozenset({"Organization", "Practitioner", "PractitionerRole", "Device", "Location", "HealthcareService"})
 
@@ -154,9 +157,10 @@ def link_patient(session, item: FhirResource) -> set[str]:
     """Record a Patient's id and identifier values; move evidence that waited for it. Returns the groups left."""
     values = {item.resource.get("id", "")} | {v for _, v in fr.identifiers(item.resource)}
     values.discard("")
-    for value in values:
-        if session.get(PatientLink, (value, item.ref)) is None:
-            session.add(PatientLink(value=value, patient_ref=item.ref))
+    if values:  # one statement: links already known are left as they are
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(PatientLink).values([{"value": v, "patient_ref": item.ref} for v in sorted(values)])
+                        .on_conflict_do_nothing(index_elements=[PatientLink.value, PatientLink.patient_ref]))
     waiting = [f"PatientID/{v}" for v in values] + [f"Identifier/{s}|{v}" for s, v in fr.identifiers(item.resource) if s and v]
     return _relink(session, waiting, item.ref)
 
@@ -203,7 +207,8 @@ def refs_of_resource(session, item: FhirResource, local: dict[str, str]) -> tupl
 def set_refs(session, key: str, needs: set[str], gives: set[str], series: str = "") -> set[str]:
     """Replace what `key` needs and gives (and the series it is of); returns what it gave before (their
     dependents may change too)."""
-    old = {(r.role, r.ref): r for r in session.scalars(select(EvidenceRef).where(EvidenceRef.evidence_key == key))}
+    fresh = key in session.info.get(NEW_KEYS, ())  # evidence first stored in this transaction has no refs yet
+    old = {} if fresh else {(r.role, r.ref): r for r in session.scalars(select(EvidenceRef).where(EvidenceRef.evidence_key == key))}
     want = {(NEEDS, r[:300]) for r in needs} | {(GIVES, r[:300]) for r in gives} | ({(SERIES, series[:300])} if series else set())
     for pair, row in old.items():
         if pair not in want:
@@ -256,6 +261,7 @@ def put_resource(session, item: FhirResource, case_key: str, link: str, event_id
     if row is None:
         session.add(Evidence(key=key, case_key=case_key, kind="fhir", full_url=item.full_url, link=link, data=data,
                              event_id=event_id))
+        session.info.setdefault(NEW_KEYS, set()).add(key)
         return True, None
     if row.data == data:
         return False, None
@@ -297,6 +303,7 @@ def put_blob(session, key: str, kind: str, case_key: str, link: str, data: bytes
     row = session.scalar(select(Evidence).where(Evidence.key == key).with_for_update())
     if row is None:
         session.add(Evidence(key=key, case_key=case_key, kind=kind, link=link, data=data, event_id=event_id))
+        session.info.setdefault(NEW_KEYS, set()).add(key)
         return True, None
     if row.data == data and row.case_key == case_key:
         return False, None

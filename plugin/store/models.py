@@ -103,7 +103,7 @@ class Suggestion(Base):
     digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | held
     fhir_id: Mapped[str] = mapped_column(String(100), default="")
-    version_id: Mapped[str] = mapped_column(String(100), default="")
+    version_id: Mapped[str] = mapped_column(String(100), default="")  # the version the pipeline last wrote ("": someone else wrote since)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
 
