@@ -10,7 +10,7 @@
    the bench searches the FHIR server for them by identifier every 20 ms. Target: p95 under StableAge + 2 s.
    Where the time goes: from the database's stamps (notification received, event finished, posting written).
 
-    python bench/bench_pacs.py [--slices 400] [--size 256] [--repeat 5] [--studies 10] [--stable-age 1]
+    python bench/bench_pacs.py [--slices 400] [--size 256] [--repeat 15] [--studies 30] [--stable-age 1]
 """
 from __future__ import annotations
 
@@ -194,7 +194,7 @@ def main() -> int:
     p.add_argument("--slices", type=int, default=400)
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--repeat", type=int, default=15)
-    p.add_argument("--studies", type=int, default=10)
+    p.add_argument("--studies", type=int, default=30)
     p.add_argument("--stable-age", type=int, default=1)
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-pacs-") as tmp:
