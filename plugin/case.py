@@ -358,6 +358,7 @@ def _group(read: ReadResult, items: list[FhirResource], index: Index, practice: 
     unplaced += _unique(e for e in read.evidence if isinstance(e, SurfaceMesh))
     _place_unplaced(g, unplaced)
     for key, case in g.cases.items():
+        case.meshes = one_per_content(case.meshes)
         _fill_identity(case, g.owner.get(key, ""), items, index)
     return sorted(g.cases.values(), key=lambda c: c.key), g.problems
 
@@ -460,6 +461,16 @@ def _folder_case(homes: dict[str, set[str]], here: str) -> str:
 def _unique(items) -> list:
     """Each series / mesh once, in a stable order, however often it was read."""
     return [item for _, item in sorted({(e.ref, e.source): e for e in items}.items())]
+
+
+def one_per_content(meshes: list[SurfaceMesh]) -> list[SurfaceMesh]:
+    """A scan counted once per case: of meshes with the same bytes (sha256), the one first by name is kept (so
+    which copy arrived first does not matter); a mesh without a hash (facts stored before it was kept) by its file."""
+    first: dict[str, SurfaceMesh] = {}
+    for mesh in sorted(meshes, key=lambda m: (m.ref, m.source)):
+        first.setdefault(mesh.sha256 or f"file:{mesh.source}", mesh)
+    kept = {id(m) for m in first.values()}
+    return [m for m in meshes if id(m) in kept]
 
 
 def _fill_identity(case: Case, patient: str, items: list[FhirResource], index: Index) -> None:

@@ -421,11 +421,22 @@ def _store_in(s, event_id: int, parsed: Parsed) -> set[str]:
                 groups |= ev_store.place_patient_id(s, patient_id)
     for mesh, params in parsed.meshes:
         case_key, link = _mesh_group(s, event_id, params)
-        key = f"{case_key}#File/{mesh.source}" if not link else f"{link}#File/{mesh.source}"
+        key = f"{link or case_key}#File/sha256:{mesh.sha256}"  # the same bytes again (another name or channel): one mesh
+        mesh = _first_name(s, key, mesh)
         changed, before = ev_store.put_blob(s, key, "mesh", case_key, link, ev_store.mesh_data(mesh), event_id)
         if changed:
             groups |= {case_key} | ({before} if before is not None else set())
     return groups
+
+
+def _first_name(s, key: str, mesh: SurfaceMesh) -> SurfaceMesh:
+    """A mesh stored before under another name keeps the name first by order, whichever copy came first (the name
+    `dwcoder suggest` keeps of two copies in one folder: plugin.case.one_per_content)."""
+    from dataclasses import replace
+
+    data = s.scalar(select(ev_store.Evidence.data).where(ev_store.Evidence.key == key))
+    before = json.loads(data).get("source", "") if data else ""
+    return replace(mesh, source=before) if before and (f"File/{before}", before) < (mesh.ref, mesh.source) else mesh
 
 
 def _context_changed(s, item: FhirResource, local: dict[str, str]) -> set[str]:

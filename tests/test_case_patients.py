@@ -78,7 +78,8 @@ def build(world: World, specs: list[dict], intruders: list[tuple[int, int]]) -> 
         for n, mine in enumerate(spec["meshes"]):
             name = f"m{i}-{n}.stl"
             where = f"p{i}" if mine and own else "shared"
-            write_binary_stl(world.folder(where) / name, "TRIOS 5 upper", 12, seed=n)
+            # each mesh its own scan: identical bytes are one scan, counted once per case (plugin.case.one_per_content)
+            write_binary_stl(world.folder(where) / name, "TRIOS 5 upper", 12, seed=100 * i + n)
             world.meshes.add(f"File/{name}")
             if where != "shared":
                 world.own_folder_meshes[f"File/{name}"] = i

@@ -1,7 +1,8 @@
 """`dwcoder doctor`: check the settings and each configured connection; say exactly what is wrong.
 
 Checks, in order: settings (every variable), the database (connect, migrate), the queue (Redis PING, or the
-local queue), the FHIR server (one ChargeItem read through the client, with its auth), the mappings. Exit 0 when all
+local queue), the FHIR server (one ChargeItem read through the client, with its auth), each configured PACS
+(QIDO-RS studies?limit=1 with its auth, and Orthanc's /system when the entry names it), the mappings. Exit 0 when all
 pass, 1 otherwise. Passwords and tokens are never printed.
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ def run_checks(env=None, out: Callable[[str], None] = print) -> list[tuple[str, 
     store = _check_database(settings, report)
     _check_queue(settings, report)
     _check_fhir(settings, report)
+    _check_pacs(settings, report)  # issue 8
     _check_mappings(settings, report)
     _check_signin(settings, store, report)  # issue 9
     if store is not None:
@@ -100,6 +102,15 @@ def _check_fhir(settings, report) -> None:
                                     f"(auth {settings.fhir_auth}, FHIR {settings.fhir_version})")
     except Exception as exc:
         report("FHIR server", False, f"{settings.fhir_base_url}: {_reason(exc)}")
+
+
+def _check_pacs(settings, report) -> None:
+    """issue 8: each configured PACS, read with its own auth (plugin.sources.pacs_probe); none configured, no line."""
+    from plugin.sources.pacs_probe import probe
+
+    for name, config in sorted((settings.pacs or {}).items()):
+        ok, detail = probe(config)
+        report(f"PACS {name}", ok, detail)
 
 
 def _check_mappings(settings, report) -> None:

@@ -98,6 +98,7 @@ class SurfaceMesh:
     bbox_max: tuple[float, float, float]
     units_note: str = ""  # e.g. "extent 0.06: looks like metres, scaled x1000"
     scale: float = 1.0  # factor applied to get millimetres
+    sha256: str = ""  # of the file's bytes: the same scan under two names or from two channels counts once per case
 
     @property
     def extent_mm(self) -> tuple[float, float, float]:

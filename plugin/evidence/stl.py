@@ -30,10 +30,11 @@ Every problem raises `InvalidMesh(message, source=str(path))` with a plain-words
 """
 from __future__ import annotations
 
+import hashlib
 import mmap
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +133,19 @@ def read_mesh(path: Path) -> SurfaceMesh:
         raise InvalidMesh("bad PLY header: the file must start with the line 'ply'", source=source)
     else:
         raw = _read_binary_stl(path, source, size)  # reports the size mismatch / truncation
-    return _finish(raw, source)
+    return replace(_finish(raw, source), sha256=_sha256(path, source))
+
+
+def _sha256(path: Path, source: str) -> str:
+    """The file's content hash (what makes two copies of one scan one piece of evidence, plugin/case.py)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise InvalidMesh(f"cannot read file: {exc.strerror or exc}", source=source) from None
+    return digest.hexdigest()
 
 
 # -------------------------------------------------------------------------------------------------
