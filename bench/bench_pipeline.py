@@ -9,12 +9,16 @@ and one Celery worker (prefork, 2 processes: this machine has 2 cores) with its 
 2. throughput: N signed webhooks, each a new case (a Patient and a Procedure with a recorded CDT code), sent
    as fast as 4 client threads can; time from the first request until every case's ChargeItem is at the FHIR
    server. Reported as events/s and as a ratio to the baseline (target >= 0.5).
-3. latency: webhooks at a steady 50 events/s for a bounded count; per event, from the request being sent to
+3. visits: N visits of 5 events each (Patient, Encounter, 3 Procedures), every event a webhook of its own, with
+   the default debounce (DWCODER_SETTLE_S 0.3 s, the worker restarted with it): a visit's burst gives one
+   recomputation. Events/s until every visit's lines are at the FHIR server, and its ratio to the baseline.
+4. latency: webhooks at a steady 50 events/s for a bounded count; per event, from the request being sent to
    its ChargeItem stored at the FHIR server (the posting's time in the database: written after the server
    answered). p50 / p99 (target p99 < 250 ms), and where the time goes: queue wait, event processing,
    settle + recomputation + write-back.
 
-Run: `.venv/bin/python bench/bench_pipeline.py [--events 400] [--latency-events 300] [--noop 2000]`
+Run: `.venv/bin/python bench/bench_pipeline.py [--events 400] [--latency-events 300] [--noop 2000] [--visits 80]
+[--concurrency 2]`
 """
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ from plugin.commands.service import free_port  # noqa: E402
 PG_SERVER = os.environ.get("DWCODER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 BIN = Path(sys.executable).parent
 SETTLE_S = "0"  # no debounce wait: each event is a case of its own, recomputed in the same task
+VISIT_SETTLE_S = "0.3"  # the default (DWCODER_SETTLE_S): a visit's 5 events give one recomputation
 
 
 def case_bundle(n: int, run: str) -> bytes:
@@ -56,12 +61,31 @@ def case_bundle(n: int, run: str) -> bytes:
                       "code": {"coding": [{"system": "http://www.ada.org/cdt", "code": "D0330"}]}}}]}).encode()
 
 
+VISIT = ("D0330", "D0210", "D0140")  # a visit's recorded procedures: panoramic, full-mouth series, limited evaluation
+
+
+def visit_events(n: int, run: str) -> list[bytes]:
+    """One visit as a practice's systems send it: the Patient, the Encounter and three Procedures, each a webhook
+    of its own (5 events, one case)."""
+    pid = f"v{run}-{n}"
+    subject, encounter = {"reference": f"Patient/{pid}"}, {"reference": f"Encounter/{pid}-e"}
+    resources = [{"resourceType": "Patient", "id": pid},
+                 {"resourceType": "Encounter", "id": f"{pid}-e", "status": "finished", "subject": subject,
+                  "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                  "period": {"start": "2026-10-14T09:00:00Z", "end": "2026-10-14T09:30:00Z"}}]
+    resources += [{"resourceType": "Procedure", "id": f"{pid}-p{i}", "status": "completed", "subject": subject,
+                   "encounter": encounter, "performedDateTime": "2026-10-14",
+                   "code": {"coding": [{"system": "http://www.ada.org/cdt", "code": code}]}} for i, code in enumerate(VISIT)]
+    return [json.dumps(r).encode() for r in resources]
+
+
 class Rig:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.procs: list[subprocess.Popen] = []
         self.db = f"dwcoder_bench_{uuid.uuid4().hex[:10]}"
         self.secret = feed.new_secret()
+        self.concurrency = 2
 
     def start(self) -> None:
         from tests.fhirserver.fixture import FhirServer
@@ -79,15 +103,25 @@ class Rig:
                     "FHIR_BASE_URL": self.fhir.base_url, "DWCODER_HOME": str(self.tmp), "DWCODER_PORT": str(self.port),
                     "DWCODER_SETTLE_S": SETTLE_S, "DWCODER_LOG_LEVEL": "WARNING", "DWCODER_RATE": "100000",
                     "WEBHOOK_SOURCES": json.dumps({"bench": {"secrets": [self.secret], "rate": 100000, "burst": 100000}})}
-        self.worker_log = self.tmp / "worker.log"
-        self._spawn([str(BIN / "celery"), "-A", "workers.app", "worker", "-c", os.environ.get("BENCH_CONCURRENCY", "2"), "--loglevel", "INFO", "-B",
-                     "-s", str(self.tmp / "beat-schedule"), "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                    self.worker_log)
+        self.start_worker()
         self._spawn([str(BIN / "dwcoder"), "serve"], self.tmp / "serve.log")
-        self._wait(lambda: b"ready." in self.worker_log.read_bytes(), "worker")
         self._wait(self._healthy, "dwcoder serve")
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30,
                                  limits=httpx.Limits(max_connections=8))
+
+    def start_worker(self, settle_s: str = SETTLE_S) -> None:
+        """One Celery worker (prefork) with its beat; `settle_s` is the debounce a case's burst waits for."""
+        self.env["DWCODER_SETTLE_S"] = settle_s
+        self.worker_log = self.tmp / f"worker-{len(self.procs)}.log"
+        self._spawn([str(BIN / "celery"), "-A", "workers.app", "worker", "-c", str(self.concurrency), "--loglevel", "INFO", "-B",
+                     "-s", str(self.tmp / "beat-schedule"), "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                    self.worker_log)
+        self.worker = self.procs[-1]
+        self._wait(lambda: b"ready." in self.worker_log.read_bytes(), "worker")
+
+    def stop_worker(self) -> None:
+        os.killpg(self.worker.pid, signal.SIGTERM)
+        self.worker.wait(30)
 
     def _spawn(self, cmd: list[str], log: Path) -> None:
         self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
@@ -139,7 +173,7 @@ class Rig:
         return count / (time.perf_counter() - start)
 
     def _noops(self) -> int:
-        return self.worker_log.read_bytes().count(b"dwcoder.noop[")  // 2  # "received" and "succeeded" lines
+        return self.worker_log.read_bytes().count(b"dwcoder.noop[") // 2  # "received" and "succeeded" lines
 
     def post(self, n: int, run: str) -> float:
         body = case_bundle(n, run)
@@ -167,6 +201,44 @@ class Rig:
         if self.done(run, count) < count:
             raise SystemExit(f"bench: only {self.done(run, count)} of {count} cases done after {timeout:g} s")
         return count / elapsed
+
+    def visits(self, count: int, timeout: float = 600) -> tuple[float, dict[str, int]]:
+        """`count` visits of 5 events each, every event a webhook, sent by 4 client threads (a visit's events in
+        order, visits interleaved); time until every visit's case is recomputed after its last event with its
+        lines at the FHIR server. Returns (events/s, counts of recomputations and upserts)."""
+        run = uuid.uuid4().hex[:6]
+        bodies = [(f"{run}-{n}-{i}", body) for n in range(count) for i, body in enumerate(visit_events(n, run))]
+        start = time.perf_counter()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda item: self._send(*item), bodies))
+        deadline = time.monotonic() + timeout
+        while self.visits_done(run) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - start
+        if self.visits_done(run) < count:
+            raise SystemExit(f"bench: only {self.visits_done(run)} of {count} visits done after {timeout:g} s")
+        with psycopg.connect(f"{PG_SERVER}/{self.db}", autocommit=True) as conn:
+            upserts, cases = conn.execute("SELECT count(*), count(DISTINCT case_key) FROM postings WHERE action = 'upsert' "
+                                          "AND case_key LIKE %s", (f"Patient/v{run}-%",)).fetchone()
+        return len(bodies) / elapsed, {"events": len(bodies), "cases": cases, "upserts": upserts}
+
+    def _send(self, webhook_id: str, body: bytes) -> None:
+        headers = {"content-type": "application/fhir+json", **feed.sign(self.secret, webhook_id, body)}
+        answer = self.http.post("/webhooks/bench", content=body, headers=headers)
+        if answer.status_code != 202:
+            raise SystemExit(f"bench: webhook answered {answer.status_code}: {answer.text[:300]}")
+
+    def visits_done(self, run: str) -> int:
+        """Visits whose events are all finished and whose case is clean with its two lines posted."""
+        with psycopg.connect(f"{PG_SERVER}/{self.db}", autocommit=True) as conn:
+            busy = conn.execute("SELECT count(*) FROM events WHERE dedup_key LIKE %s AND status IN ('queued', 'processing')",
+                                (f"webhook:bench:{run}-%",)).fetchone()[0]
+            if busy:
+                return 0
+            return conn.execute(
+                "SELECT count(*) FROM cases c WHERE c.key LIKE %s AND NOT c.dirty AND "
+                "(SELECT count(*) FROM suggestions s WHERE s.case_key = c.key AND s.status = 'active') = 2",
+                (f"Patient/v{run}-%",)).fetchone()[0]
 
     def latency(self, count: int, rate: float = 50.0, timeout: float = 300) -> dict:
         run = uuid.uuid4().hex[:6]
@@ -213,6 +285,9 @@ def profile(rig: "Rig", count: int = 100) -> dict[str, float]:
     run = uuid.uuid4().hex[:6]
     ids = [a.event_id for a in accept(ctx.store, [EventIn("webhook:bench", "fhir", f"p{run}-{n}", "application/fhir+json",
                                                           case_bundle(n, run)) for n in range(count)])]
+    for event_id in ids[:5]:  # warm up: the mappings' first load and the first statements' compilation
+        pipeline.process_event(ctx, event_id)
+    ids, count = ids[5:], count - 5
     prof = cProfile.Profile()
     start = time.perf_counter()
     prof.enable()
@@ -245,9 +320,12 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=400)
     parser.add_argument("--latency-events", type=int, default=300)
     parser.add_argument("--noop", type=int, default=2000)
+    parser.add_argument("--visits", type=int, default=80)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (prefork), for both runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dwcoder-bench-") as tmp:
         rig = Rig(Path(tmp))
+        rig.concurrency = args.concurrency
         rig.start()
         try:
             rig.throughput(20)  # warm up: imports, connections, mappings
@@ -255,13 +333,17 @@ def main() -> int:
             rate = rig.throughput(args.events)
             lat = rig.latency(args.latency_events)
             where = profile(rig)
+            rig.stop_worker()  # the visits run with the default debounce: a case's burst is recomputed once
+            rig.start_worker(VISIT_SETTLE_S)
+            rig.visits(10)  # warm up
+            visit_rate, visit_counts = rig.visits(args.visits)
         finally:
             rig.stop()
             if os.environ.get("DWCODER_BENCH_LOGS"):  # keep the service's and the worker's logs for a look
                 import shutil
 
-                for name in ("worker.log", "serve.log"):
-                    shutil.copy(Path(tmp) / name, Path(os.environ["DWCODER_BENCH_LOGS"]) / name)
+                for log in Path(tmp).glob("*.log"):
+                    shutil.copy(log, Path(os.environ["DWCODER_BENCH_LOGS"]) / log.name)
     ratio = rate / noop
     print(f"baseline: bare Celery no-op tasks, same broker and worker settings: {noop:,.0f} tasks/s ({args.noop} tasks)")
     print(f"pipeline: webhook -> PostgreSQL -> Redis -> worker -> ChargeItem at the FHIR server: {rate:,.1f} events/s "
@@ -272,6 +354,9 @@ def main() -> int:
     print(f"  where the time goes (p50 / p99 ms): queue wait {lat['queue_p50']:.1f} / {lat['queue_p99']:.1f}; "
           f"event processing {lat['process_p50']:.1f} / {lat['process_p99']:.1f}; settle ({float(SETTLE_S) * 1000:.0f} ms) "
           f"+ recomputation + write-back {lat['write_p50']:.1f} / {lat['write_p99']:.1f}")
+    print(f"visits (5 events each: Patient, Encounter, 3 Procedures; debounce {VISIT_SETTLE_S} s): {visit_rate:,.1f} events/s "
+          f"({visit_counts['events']} events, {visit_counts['cases']} cases, {visit_counts['upserts']} ChargeItem upserts); "
+          f"ratio {visit_rate / noop:.3f}")
     print(f"profile of the worker's work, in one process, per event (ms): total {where.pop('total'):.1f}")
     for name, ms in where.items():
         print(f"  {name}: {ms:.1f}")
