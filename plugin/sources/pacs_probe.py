@@ -36,13 +36,9 @@ def probe(config: PacsConfig) -> tuple[bool, str]:
 
 def _dicomweb(http: httpx.Client, config: PacsConfig) -> tuple[bool, str]:
     where = f"DICOMweb {shown(config.dicomweb)}"
-    answer = _get(http, config, config.dicomweb + "/studies", {"limit": "1"}, "application/dicom+json")
-    if isinstance(answer, str):
-        return False, f"{where}: {answer}"
-    problem = _status(answer, config, "dicomweb")
-    if problem:
-        return False, f"{where}: {problem}"
-    data = _json(answer)
+    answer, data, failed = _answer(http, config, "dicomweb", config.dicomweb + "/studies", {"limit": "1"}, "application/dicom+json")
+    if failed:
+        return False, f"{where}: {failed}"
     if data is None and answer.status_code != 204:
         return False, f"{where}: answered HTTP {answer.status_code} with something that is not JSON " \
                       f"(is PACS[{config.name!r}].dicomweb the DICOMweb root?)"
@@ -53,16 +49,23 @@ def _dicomweb(http: httpx.Client, config: PacsConfig) -> tuple[bool, str]:
 
 def _orthanc(http: httpx.Client, config: PacsConfig) -> tuple[bool, str]:
     where = f"Orthanc {shown(config.orthanc)}"
-    answer = _get(http, config, config.orthanc + "/system", None, "application/json")
-    if isinstance(answer, str):
-        return False, f"{where}: {answer}"
-    problem = _status(answer, config, "orthanc")
-    if problem:
-        return False, f"{where}: {problem}"
-    data = _json(answer)
+    _, data, failed = _answer(http, config, "orthanc", config.orthanc + "/system", None, "application/json")
+    if failed:
+        return False, f"{where}: {failed}"
     if not isinstance(data, dict) or "Version" not in data:
         return False, f"{where}: /system is not Orthanc's (is PACS[{config.name!r}].orthanc Orthanc's REST root?)"
     return True, f"{where} answers /system (Orthanc {str(data['Version'])[:20]})"
+
+
+def _answer(http: httpx.Client, config: PacsConfig, part: str, url: str, params: Any, accept: str):
+    """(response, its JSON or None, "") or (None, None, what went wrong: unreachable, or a refusing status)."""
+    answer = _get(http, config, url, params, accept)
+    if isinstance(answer, str):
+        return None, None, answer
+    problem = _status(answer, config, part)
+    if problem:
+        return None, None, problem
+    return answer, _json(answer), ""
 
 
 def _get(http: httpx.Client, config: PacsConfig, url: str, params: Any, accept: str) -> httpx.Response | str:
