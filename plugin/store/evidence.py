@@ -35,9 +35,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import aliased
 
 from plugin import resources as fr
-from plugin.case import CLINICAL, latest_versions
+from plugin.case import CLINICAL
 from plugin.evidence import dicom
 from plugin.evidence.model import DicomSeries, FhirResource, ReadResult, SurfaceMesh
+from plugin.evidence.versions import newer
 from plugin.store.models import Evidence, PatientLink
 from plugin.store.refs import GIVES, NEEDS, SERIES, EvidenceRef
 
@@ -265,31 +266,6 @@ def put_resource(session, item: FhirResource, case_key: str, link: str, event_id
     before = row.case_key if row.case_key != case_key else None
     row.case_key, row.link, row.data, row.full_url, row.event_id = case_key, link, data, item.full_url, event_id
     return True, before
-
-
-def newer(old: FhirResource, new: FhirResource) -> bool:
-    """Is `new` a later version than `old`? Numeric versionIds compare as numbers; otherwise (servers such as
-    Medplum use random UUIDs) meta.lastUpdated decides; else the engine's own rule (case.latest_versions)."""
-    if old.resource == new.resource:
-        return False
-    ov, nv = (str((r.resource.get("meta") or {}).get("versionId", "")) for r in (old, new))
-    if not (ov.isdigit() and nv.isdigit()):
-        ot, nt = (_instant((r.resource.get("meta") or {}).get("lastUpdated")) for r in (old, new))
-        if ot is not None and nt is not None and ot != nt:
-            return nt > ot
-    return latest_versions([old, new])[0] is new
-
-
-def _instant(value):
-    from datetime import datetime, timezone
-
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def put_blob(session, key: str, kind: str, case_key: str, link: str, data: bytes, event_id: int) -> tuple[bool, str | None]:
