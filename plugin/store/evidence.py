@@ -16,7 +16,8 @@ Case group ("case key"): the patient the evidence belongs to, so that `assemble`
     (`model/stl; patient="Patient/p1"`, `encounter="Encounter/e1"` or `patient-id="12345"`), else a group of its
     own ("Unlinked/<event id>", never coded: the contract says unlinked files are reported, not guessed).
 
-Cross-patient context (plugin/store/refs.py): a group is read with the Encounters its records name and the
+Cross-patient context (plugin/store/refs.py): a group is read with the Encounters its records name, the other
+groups' records naming those Encounters (the first of them decides whose an Encounter not stored yet is) and the
 ImagingStudies carrying its series' StudyInstanceUIDs, wherever they are stored (and, in turn, what those
 need), so that `assemble` sees another patient's encounter or study and reports a PatientMismatch exactly as
 `dwcoder suggest` does on all the files. Context evidence comes from outside the group's folder (its source
@@ -186,7 +187,9 @@ def resource_key(item: FhirResource) -> str:
 
 
 def refs_of_resource(session, item: FhirResource, local: dict[str, str]) -> tuple[set[str], set[str]]:
-    """(needs, gives): a clinical record needs its Encounter; an Encounter gives itself, an ImagingStudy its
+    """(needs, gives): a clinical record needs its Encounter, and gives it too: while no Encounter resource says
+    whose it is, case._place_record lets the first record (by reference) naming it decide, so every group whose
+    records name that Encounter reads all the records naming it. An Encounter gives itself, an ImagingStudy its
     identifiers as StudyInstanceUIDs (as case._place_series reads them)."""
     needs: set[str] = set()
     gives: set[str] = set()
@@ -198,6 +201,7 @@ def refs_of_resource(session, item: FhirResource, local: dict[str, str]) -> tupl
         encounter = resolve(session, fr.encounter_ref(item.resource), local)
         if encounter.startswith("Encounter/"):
             needs.add(encounter)
+            gives.add(encounter)
     return needs, gives
 
 
