@@ -20,7 +20,6 @@ PractitionerRoles' practitioners, its Devices and Locations; anyone else is a th
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,7 @@ from typing import Any
 from plugin import resources as fr
 from plugin.errors import PatientMismatch, UnlinkedEvidence
 from plugin.evidence.model import DicomSeries, FhirResource, Problem, ReadResult, SurfaceMesh
+from plugin.evidence.versions import latest_versions
 from plugin.mappings import Mappings
 
 CLINICAL = frozenset({"Procedure", "ImagingStudy", "DiagnosticReport", "DocumentReference", "Media"})
@@ -150,28 +150,6 @@ def resolve_references(items: list[FhirResource]) -> list[FhirResource]:
         resource = resolver.rewrite(item.resource)
         out.append(item if resource is item.resource else replace(item, resource=resource))
     return out
-
-
-def latest_versions(items: list[FhirResource]) -> list[FhirResource]:
-    """One copy of each resource: the highest versionId, then lastUpdated, then content (stable).
-    Resources without an id (legal in a transaction Bundle) are told apart by their fullUrl."""
-    best: dict[str, FhirResource] = {}
-    for item in items:
-        key = item.ref if item.resource.get("id") else f"{item.ref}{item.full_url or _content(item)}"
-        current = best.get(key)
-        if current is None or _version_key(item) > _version_key(current):
-            best[key] = item
-    return [best[k] for k in sorted(best)]
-
-
-def _content(item: FhirResource) -> str:
-    return json.dumps(item.resource, sort_keys=True)
-
-
-def _version_key(item: FhirResource) -> tuple:
-    meta = item.resource.get("meta") or {}
-    version = str(meta.get("versionId", ""))
-    return (int(version) if version.isdigit() else -1, version, str(meta.get("lastUpdated", "")), _content(item))
 
 
 def find_practice(index: Index, practice_id: str, maps: Mappings) -> Practice:

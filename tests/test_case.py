@@ -1,9 +1,14 @@
 """Case assembly: encounters, patient + day, the practice and its people, the claim form."""
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from plugin import mappings
-from plugin.case import assemble
+from plugin.case import assemble, latest_versions
 from plugin.evidence.files import read_paths
+from plugin.evidence.model import FhirResource
+from plugin.evidence.versions import instant, newer
 from tests.factories import fhir as f
 from tests.factories.dicom import write_series
 from tests.factories.mesh import write_binary_stl
@@ -226,3 +231,58 @@ def test_two_patients_sharing_a_series_uid_stay_apart(tmp_path):
                      StudyInstanceUID="1.2.7", SeriesInstanceUID="1.2.7.1")
     cases = cases_of([tmp_path])
     assert [(c.patient_identifier, [len(s.files) for s in c.series]) for c in cases] == [("MRN-A", [3]), ("MRN-B", [3])]
+
+
+# ------------------------------------------------------------------------------------------ versions
+def _copy(status: str, version: str = "", updated: str = "", name: str = "a.json") -> FhirResource:
+    meta = {k: v for k, v in (("versionId", version), ("lastUpdated", updated)) if v}
+    return FhirResource(name, "R4B", {**f.procedure("p1", "cbct", status=status), **({"meta": meta} if meta else {})})
+
+
+def _latest_from_files(folder, copies) -> dict:
+    for n, copy in enumerate(copies):
+        f.write(folder, f"{n}.json", copy.resource)
+    (item,) = [e for e in latest_versions(read_paths([folder]).evidence) if e.ref == "Procedure/p1"]
+    return item.resource
+
+
+def test_the_later_last_updated_wins_then_the_higher_version_number(tmp_path):
+    uuids = [_copy("entered-in-error", "6f1c2d9e-0000-4000-8000-000000000001", "2026-10-14T12:30:00+02:00"),
+             _copy("completed", "0a1b2c3d-0000-4000-8000-000000000002", "2026-10-14T10:00:00Z")]  # 10:30Z, later than 10:00Z
+    assert _latest_from_files(tmp_path / "u", uuids)["status"] == "entered-in-error"
+    numbers = [_copy("completed", "2"), _copy("entered-in-error", "10")]  # numbers, not strings: 10 > 2
+    assert _latest_from_files(tmp_path / "n", numbers)["status"] == "entered-in-error"
+    stamped = [_copy("completed", "10", "2026-10-14T09:00:00Z"), _copy("entered-in-error", "2", "2026-10-14T11:00:00Z")]
+    assert _latest_from_files(tmp_path / "s", stamped)["status"] == "entered-in-error"  # lastUpdated before number
+
+
+def test_the_store_keeps_the_version_the_files_choose():
+    copies = [_copy("completed", "b7", "2026-10-14T10:00:00Z"), _copy("entered-in-error", "a1"),
+              _copy("in-progress", "c9", "2026-10-14T10:00:00.000+00:00")]
+    kept = copies[0]
+    for item in copies[1:]:
+        kept = item if newer(kept, item) else kept
+    assert kept.resource == latest_versions(copies)[0].resource
+
+
+_INSTANTS = st.sampled_from(["", "2026-10-14T10:00:00Z", "2026-10-14T12:00:00+02:00", "2026-10-14T10:00:00.5Z",
+                             "2026-10-15T08:00:00-05:00", "not a time"])
+_UUID_COPIES = st.lists(st.tuples(st.uuids().map(str), _INSTANTS, st.sampled_from(["completed", "entered-in-error",
+                                                                                     "in-progress"])),
+                        min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(copies=_UUID_COPIES, data=st.data())
+def test_with_uuid_versions_any_order_gives_the_same_latest_and_the_store_agrees(copies, data):
+    items = [_copy(status, version, updated, name=f"{n}.json") for n, (version, updated, status) in enumerate(copies)]
+    order = data.draw(st.permutations(items), label="order")
+    (chosen,) = latest_versions(items)
+    assert latest_versions(order) == [chosen]
+    stamps = [instant(i.resource["meta"].get("lastUpdated")) for i in items]
+    if any(stamps):
+        assert instant(chosen.resource["meta"].get("lastUpdated")) == max(s for s in stamps if s)
+    kept = order[0]
+    for item in order[1:]:
+        kept = item if newer(kept, item) else kept
+    assert kept.resource == chosen.resource

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -177,6 +178,51 @@ def _place(source: str, index: int) -> str:
     return f"entry-{index}-{hashlib.sha1(source.encode()).hexdigest()[:10]}"
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What validation found: the version a resource is valid under, else the errors of the version with fewest."""
+
+    version: str = ""  # "R4B", "R5", or "R4" for R4-only types, when valid
+    tried: str = ""  # else the version whose errors these are ("": no model knows the type)
+    errors: tuple[dict, ...] = ()  # pydantic errors without the input: loc, type, msg
+
+
+def verdict(resource: dict) -> Verdict:
+    """The one FHIR validation (the reader's `validate` and the door's check both read it): R4B first, then R5;
+    an R4-only type, or an R4 type R4B revised that neither model takes, as an R4 DomainResource."""
+    rtype = resource["resourceType"]
+    failures: dict[str, tuple[dict, ...]] = {}
+    for version in VERSIONS:
+        model = _model(version, rtype)
+        if model is None:
+            continue
+        try:
+            model.model_validate(resource)
+            return Verdict(version=version)
+        except ValidationError as exc:
+            failures[version] = _errors(exc)
+    if rtype in R4_ONLY or rtype in R4_REVISED:
+        return _r4_only(resource)
+    if not failures:
+        return Verdict()
+    tried, errors = min(failures.items(), key=lambda item: len(item[1]))
+    return Verdict(tried=tried, errors=errors)
+
+
+def _r4_only(resource: dict) -> Verdict:
+    """An R4-only type: the elements every DomainResource has, checked with the R4B DomainResource model."""
+    shell = {k: v for k, v in resource.items() if k in DOMAIN_ELEMENTS and k != "resourceType"}
+    try:
+        _model("R4B", "DomainResource").model_validate(shell)
+    except ValidationError as exc:
+        return Verdict(tried="R4", errors=_errors(exc))
+    return Verdict(version="R4")
+
+
+def _errors(exc: ValidationError) -> tuple[dict, ...]:
+    return tuple(exc.errors(include_input=False, include_url=False))
+
+
 def validate(resource: Any) -> str:
     """The FHIR version the resource is valid under ("R4B", "R5", or "R4" for R4-only types); InvalidFHIR /
     UnsupportedResource if none."""
@@ -184,33 +230,13 @@ def validate(resource: Any) -> str:
         raise InvalidFHIR("not a FHIR resource: no resourceType", source="resource")
     rtype = resource["resourceType"]
     where = f"{_safe_type(rtype)}/{_safe_id(resource)}"
-    errors: dict[str, list] = {}
-    for version in VERSIONS:
-        model = _model(version, rtype)
-        if model is None:
-            continue
-        try:
-            model.model_validate(resource)
-            return version
-        except ValidationError as exc:
-            errors[version] = exc.errors()
-    if rtype in R4_ONLY or rtype in R4_REVISED:
-        return _validate_r4_only(resource, where)
-    if not errors:
+    found = verdict(resource)
+    if found.version:
+        return found.version
+    if not found.tried:
         raise UnsupportedResource(f"unknown resource type '{_safe_type(rtype)}'", source=where)
-    version, errs = min(errors.items(), key=lambda item: len(item[1]))
-    more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""
-    raise InvalidFHIR(f"invalid {rtype} ({version}): {_describe(errs[0])}{more}", source=where)
-
-
-def _validate_r4_only(resource: dict, where: str) -> str:
-    """An R4-only type: the elements every DomainResource has, checked with the R4B DomainResource model."""
-    shell = {k: v for k, v in resource.items() if k in DOMAIN_ELEMENTS and k != "resourceType"}
-    try:
-        _model("R4B", "DomainResource").model_validate(shell)
-    except ValidationError as exc:
-        raise InvalidFHIR(f"invalid {resource['resourceType']} (R4): {_describe(exc.errors()[0])}", source=where) from None
-    return "R4"
+    more = f" (+{len(found.errors) - 1} more)" if len(found.errors) > 1 else ""
+    raise InvalidFHIR(f"invalid {rtype} ({found.tried}): {_describe(found.errors[0])}{more}", source=where)
 
 
 def _safe_id(resource: dict) -> str:

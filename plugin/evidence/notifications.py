@@ -11,38 +11,49 @@ Forms: `handshake`, `heartbeat`, `query-status` (with status `error`: `error`), 
 `query-event` the content: `full-resource` (every focus is in the Bundle), `id-only` (a focus or context
 resource is only named: in the status's notification-event, or as an entry with a fullUrl/request and no
 resource) or `empty` (no focus at all: the events must be asked for with the Subscription's `$events` operation).
+
+This is the one reader of a status resource (`read_status`: its fields as given, with where each stands): the
+evidence reader names the form here (`describe`, lenient), and the subscription endpoint
+(plugin.sources.notifications) checks the same fields and refuses what it cannot take.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from plugin.evidence.model import Notification
 
 EVENT_TYPES = frozenset({"event-notification", "query-event"})
+NOTIFICATION_BUNDLES = frozenset({"history", "subscription-notification"})
+NUMBER_KEYS = ("valueString", "valueInteger64", "valueInteger", "valueUnsignedInt", "valuePositiveInt", "valueDecimal")
 _TYPE_ID = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
 
 
 def is_status(resource: Any) -> bool:
-    """A SubscriptionStatus, or the Backport IG's R4 Parameters form of it."""
+    """A SubscriptionStatus, or the Backport IG's R4 Parameters form of it (a Parameters naming a subscription)."""
     if not isinstance(resource, dict):
         return False
     if resource.get("resourceType") == "SubscriptionStatus":
         return True
-    if resource.get("resourceType") != "Parameters":
-        return False
-    names = {p.get("name") for p in resource.get("parameter") or [] if isinstance(p, dict)}
-    return "subscription" in names and bool(names & {"type", "status"})
+    return resource.get("resourceType") == "Parameters" and any(
+        isinstance(p, dict) and p.get("name") == "subscription" for p in resource.get("parameter") or [])
+
+
+def lead_status(data: Any) -> dict | None:
+    """The status resource leading a notification Bundle (`history` or `subscription-notification`), else None."""
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle" or data.get("type") not in NOTIFICATION_BUNDLES:
+        return None
+    entries = data.get("entry") or []
+    first = entries[0].get("resource") if isinstance(entries, list) and entries and isinstance(entries[0], dict) else None
+    return first if is_status(first) else None
 
 
 def is_notification(bundle: dict) -> bool:
     kind = bundle.get("type")
     entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
-    first = entries[0].get("resource") if entries else None
-    if kind == "subscription-notification":
+    if kind == "subscription-notification" or lead_status(bundle) is not None:
         return True
-    if kind == "history":
-        return is_status(first)
     return kind == "searchset" and bool(entries) and all(is_status(e.get("resource")) for e in entries)
 
 
@@ -90,55 +101,113 @@ def _events_request(subscription: str, numbers: tuple[int, ...], since: int | No
 
 
 # ------------------------------------------------------------------------------------------ the two shapes
-def _fields(status: dict) -> dict[str, Any]:
+@dataclass(frozen=True)
+class StatusEvent:
+    number: Any = None  # the event number as given (each reader checks it its own way)
+    number_at: str = ""  # where it stands (a FHIRPath-like place, for messages)
+    timestamp: str = ""
+    focus: str = ""
+    context: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Status:
+    """A status resource's fields as given ("" / None when absent), with where the checked ones stand."""
+
+    type: Any = None
+    type_at: str = ""
+    status: str = ""
+    subscription: str = ""  # the reference (or URL) as given
+    subscription_at: str = ""
+    topic: str = ""
+    since: Any = None  # eventsSinceSubscriptionStart as given
+    since_at: str = ""
+    events: tuple[StatusEvent, ...] = ()
+    error: str = ""
+
+
+def read_status(status: dict, where: str = "Bundle.entry[0].resource") -> Status:
+    """The fields of a SubscriptionStatus (R4B / R5) or of the R4 backport Parameters."""
     if status.get("resourceType") == "Parameters":
-        return _from_parameters(status)
+        return _from_parameters(status, f"{where}(Parameters)")
+    at = f"{where}(SubscriptionStatus)"
     events = []
-    for event in _dicts(status.get("notificationEvent")):
-        events.append({"number": _int(event.get("eventNumber")), "focus": _ref(event.get("focus")),
-                       "context": [_ref(c) for c in _dicts(event.get("additionalContext"))]})
-    return {"type": _str(status.get("type")), "status": _str(status.get("status")),
-            "subscription": _ref(status.get("subscription")), "topic": _str(status.get("topic")),
-            "since": _int(status.get("eventsSinceSubscriptionStart")), "events": events,
-            "error": _error_code(_dicts(status.get("error")))}
+    for index, event in _indexed(status.get("notificationEvent")):
+        events.append(StatusEvent(event.get("eventNumber"), f"{at}.notificationEvent[{index}].eventNumber",
+                                  _str(event.get("timestamp")), _ref(event.get("focus")),
+                                  _refs(_dicts(event.get("additionalContext")))))
+    return Status(type=status.get("type"), type_at=f"{at}.type", status=_str(status.get("status")),
+                  subscription=_ref(status.get("subscription")), subscription_at=f"{at}.subscription",
+                  topic=_str(status.get("topic")), since=status.get("eventsSinceSubscriptionStart"),
+                  since_at=f"{at}.eventsSinceSubscriptionStart", events=tuple(events),
+                  error=_error_code(_dicts(status.get("error"))))
 
 
-def _from_parameters(params: dict) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "", "status": "", "subscription": "", "topic": "", "since": None, "events": [], "error": ""}
-    errors = []
-    for p in _dicts(params.get("parameter")):
-        name = p.get("name")
-        if name == "subscription":
-            out["subscription"] = _ref(p.get("valueReference")) or _str(p.get("valueString") or p.get("valueUri"))
-        elif name == "topic":
-            out["topic"] = _str(p.get("valueCanonical") or p.get("valueUri") or p.get("valueString"))
-        elif name in ("status", "type"):
-            out[name] = _str(p.get("valueCode"))
-        elif name == "events-since-subscription-start":
-            out["since"] = _int(_value(p))
-        elif name == "notification-event":
-            out["events"].append(_event_parts(_dicts(p.get("part"))))
-        elif name == "error":
+def _from_parameters(params: dict, at: str) -> Status:
+    """R4 backport Parameters (backport-subscription-status-r4); a parameter given twice: the first counts."""
+    named: dict[str, dict] = {}
+    events, errors = [], []
+    for index, p in _indexed(params.get("parameter")):
+        if p.get("name") == "notification-event":
+            events.append(_event_parts(_dicts(p.get("part")), f"{at}.parameter[{index}]"))
+        elif p.get("name") == "error":
             errors.append(p.get("valueCodeableConcept"))
-    out["error"] = _error_code(_dicts(errors))
-    return out
+        else:
+            named.setdefault(p.get("name"), p)
+    subscription = named.get("subscription") or {}
+    return Status(type=_code(named.get("type")), type_at=f"{at}.parameter('type')", status=_str(_code(named.get("status"))),
+                  subscription=_ref(subscription.get("valueReference")) or _str(
+                      subscription.get("valueString") or subscription.get("valueUri") or subscription.get("valueCanonical")),
+                  subscription_at=f"{at}.parameter('subscription')", topic=_topic(named.get("topic") or {}),
+                  since=_number_value(named.get("events-since-subscription-start")),
+                  since_at=f"{at}.parameter('events-since-subscription-start')", events=tuple(events),
+                  error=_error_code(_dicts(errors)))
 
 
-def _event_parts(parts: list[dict]) -> dict[str, Any]:
-    event: dict[str, Any] = {"number": None, "focus": "", "context": []}
+def _event_parts(parts: list[dict], at: str) -> StatusEvent:
+    number, stamp, focus, context = None, "", "", []
     for part in parts:
-        if part.get("name") == "event-number":
-            event["number"] = _int(_value(part))
-        elif part.get("name") == "focus":
-            event["focus"] = _ref(part.get("valueReference"))
-        elif part.get("name") == "additional-context":
-            event["context"].append(_ref(part.get("valueReference")))
-    return event
+        name = part.get("name")
+        if name == "event-number":
+            number = _number_value(part)
+        elif name == "timestamp":
+            stamp = _str(part.get("valueInstant") or part.get("valueDateTime"))
+        elif name == "focus" and not focus:
+            focus = _ref(part.get("valueReference"))
+        elif name == "additional-context":
+            context.append(_ref(part.get("valueReference")))
+    return StatusEvent(number, f"{at}.part('event-number')", stamp, focus, tuple(r for r in context if r))
+
+
+def _fields(status: dict) -> dict[str, Any]:
+    """The lenient reading `describe` uses: what is not a string or a whole number is absent."""
+    read = read_status(status)
+    events = [{"number": _int(e.number), "focus": e.focus, "context": list(e.context)} for e in read.events]
+    return {"type": _str(read.type), "status": read.status, "subscription": read.subscription, "topic": read.topic,
+            "since": _int(read.since), "events": events, "error": read.error}
 
 
 # ------------------------------------------------------------------------------------------ small readers
-def _value(part: dict) -> Any:
-    return next((v for k, v in part.items() if k.startswith("value")), None)
+def _number_value(param: dict | None) -> Any:
+    return next((param[k] for k in NUMBER_KEYS if k in param), None) if isinstance(param, dict) else None
+
+
+def _code(param: dict | None) -> Any:
+    return (param or {}).get("valueCode") or (param or {}).get("valueString") or ""
+
+
+def _topic(param: dict) -> str:
+    return _str(param.get("valueCanonical") or param.get("valueUri") or param.get("valueString"))
+
+
+def _indexed(value: Any) -> list[tuple[int, dict]]:
+    """The objects of a list (or one object) with their places in it."""
+    items = value if isinstance(value, list) else [value]
+    return [(n, v) for n, v in enumerate(items) if isinstance(v, dict)]
+
+
+def _refs(values: list[dict]) -> tuple[str, ...]:
+    return tuple(r for r in (_ref(v) for v in values) if r)
 
 
 def _dicts(value: Any) -> list[dict]:

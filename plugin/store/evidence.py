@@ -16,7 +16,8 @@ Case group ("case key"): the patient the evidence belongs to, so that `assemble`
     (`model/stl; patient="Patient/p1"`, `encounter="Encounter/e1"` or `patient-id="12345"`), else a group of its
     own ("Unlinked/<event id>", never coded: the contract says unlinked files are reported, not guessed).
 
-Cross-patient context (plugin/store/refs.py): a group is read with the Encounters its records name and the
+Cross-patient context (plugin/store/refs.py): a group is read with the Encounters its records name, the other
+groups' records naming those Encounters (the first of them decides whose an Encounter not stored yet is) and the
 ImagingStudies carrying its series' StudyInstanceUIDs, wherever they are stored (and, in turn, what those
 need), so that `assemble` sees another patient's encounter or study and reports a PatientMismatch exactly as
 `dwcoder suggest` does on all the files. Context evidence comes from outside the group's folder (its source
@@ -37,9 +38,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from plugin import resources as fr
-from plugin.case import CLINICAL, latest_versions
+from plugin.case import CLINICAL
 from plugin.evidence import dicom
 from plugin.evidence.model import DicomSeries, FhirResource, ReadResult, SurfaceMesh
+from plugin.evidence.versions import newer
 from plugin.store.models import Evidence, PatientLink
 from plugin.store.refs import GIVES, NEEDS, SERIES, EvidenceRef
 
@@ -189,7 +191,9 @@ def resource_key(item: FhirResource) -> str:
 
 
 def refs_of_resource(session, item: FhirResource, local: dict[str, str]) -> tuple[set[str], set[str]]:
-    """(needs, gives): a clinical record needs its Encounter; an Encounter gives itself, an ImagingStudy its
+    """(needs, gives): a clinical record needs its Encounter, and gives it too: while no Encounter resource says
+    whose it is, case._place_record lets the first record (by reference) naming it decide, so every group whose
+    records name that Encounter reads all the records naming it. An Encounter gives itself, an ImagingStudy its
     identifiers as StudyInstanceUIDs (as case._place_series reads them)."""
     needs: set[str] = set()
     gives: set[str] = set()
@@ -201,6 +205,7 @@ def refs_of_resource(session, item: FhirResource, local: dict[str, str]) -> tupl
         encounter = resolve(session, fr.encounter_ref(item.resource), local)
         if encounter.startswith("Encounter/"):
             needs.add(encounter)
+            gives.add(encounter)
     return needs, gives
 
 
@@ -271,31 +276,6 @@ def put_resource(session, item: FhirResource, case_key: str, link: str, event_id
     before = row.case_key if row.case_key != case_key else None
     row.case_key, row.link, row.data, row.full_url, row.event_id = case_key, link, data, item.full_url, event_id
     return True, before
-
-
-def newer(old: FhirResource, new: FhirResource) -> bool:
-    """Is `new` a later version than `old`? Numeric versionIds compare as numbers; otherwise (servers such as
-    Medplum use random UUIDs) meta.lastUpdated decides; else the engine's own rule (case.latest_versions)."""
-    if old.resource == new.resource:
-        return False
-    ov, nv = (str((r.resource.get("meta") or {}).get("versionId", "")) for r in (old, new))
-    if not (ov.isdigit() and nv.isdigit()):
-        ot, nt = (_instant((r.resource.get("meta") or {}).get("lastUpdated")) for r in (old, new))
-        if ot is not None and nt is not None and ot != nt:
-            return nt > ot
-    return latest_versions([old, new])[0] is new
-
-
-def _instant(value):
-    from datetime import datetime, timezone
-
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def put_blob(session, key: str, kind: str, case_key: str, link: str, data: bytes, event_id: int) -> tuple[bool, str | None]:

@@ -4,7 +4,8 @@ A case group is one patient's evidence, but `dwcoder suggest` decides some of it
 a record filed under an Encounter of another patient, a DICOM series carrying the StudyInstanceUID of
 another patient's ImagingStudy (both a PatientMismatch there). Each row says that the evidence `evidence_key`
 needs (role "needs") or gives (role "gives") a context ref:
-    "Encounter/<id>"   a clinical record's encounter; given by that Encounter
+    "Encounter/<id>"   a clinical record's encounter; given by that Encounter, and by every clinical record naming
+                       it (while no Encounter resource is there, the first record naming it decides whose it is)
     "Study/<uid>"      a DICOM instance's StudyInstanceUID; given by each ImagingStudy carrying that identifier
 and (role "series") the "Series/<uid>" a DICOM instance is of (the order `dwcoder suggest` places series in).
 Reading a group adds the givers of what it needs from other groups (plugin.store.evidence.read_group);

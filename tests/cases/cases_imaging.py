@@ -1,32 +1,20 @@
 """Clinical cases about reading the DICOM header and meshes (issue 6 items 2, 3, 9, 10; issue 12 items 1, 10).
 
-Registered by make_files.py (`register(globals())`): the cases use its `case` decorator and helpers, reached through
-`H` once registered, so this module works whatever name make_files runs under (__main__, or loaded by a test).
+Registered by make_files.py like every topic module (tests/cases/topics.py): its helpers (`claim`, `volume`,
+`flat`, `uid`, `DEVICES`, `ORGS`, ...) are reached through `H`.
 Every person, device and identifier is made up; expectations are written from the contract and the rules.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
-H = SimpleNamespace()  # make_files' globals: case, claim, volume, flat, uid, DEVICES, ORGS, ...
-_CASES: list[Callable[[Any], None]] = []
+from tests.cases.topics import Topic
+
 RENDER = ["76376", "76377"]
 # A unit the mappings know nothing about (no maker or model of either list): its header must speak for it.
 UNKNOWN_UNIT = ("lv-xr3d", "XR-3D Pro", "LVOFS-XR3D", "XR3D-00917", "Nordlicht Imaging", "3D X-ray unit", "lakeview")
-
-
-def imaging_case(fn: Callable[[Any], None]) -> Callable[[Any], None]:
-    _CASES.append(fn)
-    return fn
-
-
-def register(namespace: dict) -> None:
-    """Give this module make_files' helpers and add its cases to make_files' list (call once, from make_files)."""
-    H.__dict__.update(namespace)
-    H.DEVICES.setdefault(UNKNOWN_UNIT[0], UNKNOWN_UNIT)
-    for fn in _CASES:
-        namespace["case"](fn)
+TOPIC = Topic(setup=lambda helpers: helpers.DEVICES.setdefault(UNKNOWN_UNIT[0], UNKNOWN_UNIT))
+H = TOPIC.helpers
 
 
 def _visit(c: Any, pid: str, family: str, given: str, day: str, practice: str, surgeon: str, reason: str) -> None:
@@ -40,7 +28,7 @@ def _cbct_study(c: Any, device: str, surgeon: str, series: list[dict]) -> None:
 
 
 # ------------------------------------------------------------------------------------ TMJ (issue 12 item 1)
-@imaging_case
+@TOPIC.case
 def case_cbct_tmj_single_exposure(c: Any) -> None:
     """One CBCT exposure marked BodyPartExamined TMJ, 50 mm across: a TMJ series needs two or more exposures, so
     its measured size decides: less than one jaw, D0364 (never D0368)."""
@@ -54,7 +42,7 @@ def case_cbct_tmj_single_exposure(c: Any) -> None:
              medical=H.claim([("70486", [], 1)]))
 
 
-@imaging_case
+@TOPIC.case
 def case_cbct_both_jaws_says_tmj(c: Any) -> None:
     """A 160 x 100 mm both-jaws CBCT whose description mentions the TMJ: a both-jaws volume that includes the joints
     is both jaws, D0367 (not the TMJ series D0368)."""
@@ -69,7 +57,7 @@ def case_cbct_both_jaws_says_tmj(c: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------ measurements (issue 6 item 2, 12 item 10)
-@imaging_case
+@TOPIC.case
 def case_cbct_zero_spacing_capture_only(c: Any) -> None:
     """One CBCT slice exported with PixelSpacing 0\\0 and read by an outside radiologist: 0 mm is no measurement,
     so the field of view is unknown (never the smallest code); capture only, so the notice offers D0380-D0384."""
@@ -87,7 +75,7 @@ def case_cbct_zero_spacing_capture_only(c: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------ CBCT or CT by the header (issue 6 item 2)
-@imaging_case
+@TOPIC.case
 def case_cbct_told_by_header(c: Any) -> None:
     """A CT series from a unit no list names, whose header shows a cone-beam acquisition (isotropic 0.3 mm voxels,
     an 8.9 s exposure at 5 mA, no gantry attributes): CBCT, both jaws by height, D0367 dental, 70486 medical."""
@@ -105,7 +93,7 @@ def case_cbct_told_by_header(c: Any) -> None:
              medical=H.claim([("70486", [], 1)]))
 
 
-@imaging_case
+@TOPIC.case
 def case_ct_told_by_header(c: Any) -> None:
     """A CT series from a unit no list names, whose header shows a gantry CT (CTDIvol, spiral pitch, convolution
     kernel, 250 mA): medical-grade CT, so no CDT code on a dental claim (other-claim-only), 70486 medical."""
@@ -121,7 +109,7 @@ def case_ct_told_by_header(c: Any) -> None:
              medical=H.claim([("70486", [], 1)]))
 
 
-@imaging_case
+@TOPIC.case
 def case_ct_unit_uncertain(c: Any) -> None:
     """A CT series from a unit no list names and a header that says nothing about how it was acquired: read as
     medical-grade CT (no CDT code) with a cbct-uncertain notice naming what to check; 70486 medical either way."""
@@ -137,7 +125,7 @@ def case_ct_unit_uncertain(c: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------ 2D reformats (issue 6 items 2, 3)
-@imaging_case
+@TOPIC.case
 def case_cbct_reformats_not_renderings(c: Any) -> None:
     """A CBCT re-exported lossy (DERIVED\\PRIMARY\\AXIAL, described "3D export"), with coronal MPR and a panoramic
     view reconstructed from it (DERIVED\\SECONDARY) on the same unit: the acquisition's code only, D0367 / 70486;
@@ -160,7 +148,7 @@ def case_cbct_reformats_not_renderings(c: Any) -> None:
              medical=H.claim([("70486", [], 1)], forbidden=[*RENDER, "70355"]))
 
 
-@imaging_case
+@TOPIC.case
 def case_mr_derived_secondary_not_rendering(c: Any) -> None:
     """An MR of the TMJ with a derived secondary series (DERIVED\\SECONDARY\\OTHER, a subtraction) and no sign of 3D
     work: no 3D rendering (76376/76377), and no CBCT code from an MR."""
@@ -180,7 +168,7 @@ def case_mr_derived_secondary_not_rendering(c: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------ region and who (issue 6 item 9)
-@imaging_case
+@TOPIC.case
 def case_ct_chest_outside_head_neck(c: Any) -> None:
     """A chest CT (BodyPartExamined CHEST) with its scout in the practice's case: outside the head and neck, so no
     maxillofacial code (70486, D0364-D0368) and an outside-head-neck notice saying why; the scout is no volume."""
@@ -198,7 +186,7 @@ def case_ct_chest_outside_head_neck(c: Any) -> None:
              medical=H.claim([], forbidden=["70486", "70487", "70488"], notices=["outside-head-neck"]))
 
 
-@imaging_case
+@TOPIC.case
 def case_cbct_nobody_named(c: Any) -> None:
     """A CBCT series (a known cone-beam maker, no station, serial, institution, performer or report) of a patient
     with no encounter: nothing says who acquired or read it, so the line says so and carries a
@@ -214,7 +202,7 @@ def case_cbct_nobody_named(c: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------ meshes that are no scans (issue 6 item 10)
-@imaging_case
+@TOPIC.case
 def case_mesh_segmentation_export(c: Any) -> None:
     """A mandible segmented from a CBCT and exported as STL by segmentation software (VTK writer header), 98 mm
     across: not a scan of the patient, so no D0801-D0804, and a not-a-scan notice says why."""
@@ -225,7 +213,7 @@ def case_mesh_segmentation_export(c: Any) -> None:
              medical=H.claim([], forbidden=["D0801", "D0802", "D0803", "D0804"], notices=["not-a-scan"]))
 
 
-@imaging_case
+@TOPIC.case
 def case_mesh_sizes_no_anatomy_has(c: Any) -> None:
     """A 1 mm test cube and a 4.5 m block given with a real intraoral scan: only the arch is a scan (D0801); the
     other two are no scans of the patient (not-a-scan)."""
@@ -239,7 +227,7 @@ def case_mesh_sizes_no_anatomy_has(c: Any) -> None:
              medical=H.claim([("D0801", [], 1)], forbidden=["D0802", "D0803", "D0804"], notices=["not-a-scan"]))
 
 
-@imaging_case
+@TOPIC.case
 def case_pano_nobody_named(c: Any) -> None:
     """A panoramic radiograph (PX, a maker but no station, serial, institution, performer or report) of a patient
     with no encounter: D0330 / 70355, and a documentation-required notice that nothing names who took or read it."""

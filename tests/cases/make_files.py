@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT.parent.parent))
 
 from tests.factories.dicom import dataset_json  # noqa: E402
 from tests.factories.mesh import write_binary_stl  # noqa: E402
+from tests.cases import cases_audit, cases_imaging, cases_patients, cases_terminology  # noqa: E402
 
 WORKFLOW = "https://dwcoder.org/fhir/CodeSystem/workflow-step"
 CDT = "http://www.ada.org/cdt"
@@ -1405,16 +1406,9 @@ def case_unknown_recorded_code(c: Case) -> None:
              medical=claim([], forbidden=["D7240"]))
 
 
-__import__("tests.cases.cases_terminology", fromlist=["register"]).register(__import__("types").SimpleNamespace(**globals()))
-
-
-exec(compile((ROOT / "cases_patients.py").read_text(), str(ROOT / "cases_patients.py"), "exec"))  # noqa: S102
-
-
-from tests.cases.cases_imaging import register as _imaging_cases; _imaging_cases(globals())  # noqa: E402,E702
-
-
-exec(compile((ROOT / "cases_audit.py").read_text(), str(ROOT / "cases_audit.py"), "exec"))  # noqa: S102 - the audit cases (issue 12) join CASES
+# ==================================================================================== the topic modules
+for _topic in (cases_terminology, cases_patients, cases_imaging, cases_audit):  # their cases join CASES, in order
+    _topic.TOPIC.register(globals())
 
 
 # ==================================================================================== writing

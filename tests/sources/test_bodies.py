@@ -4,6 +4,7 @@ import struct
 import pytest
 
 from plugin.errors import SourceRefused
+from plugin.evidence.fhir import read_fhir_json
 from plugin.sources.bodies import check_fhir_body, file_media_type, parse_json, webhook_body, with_file_params
 from tests.sources.shapes import procedure
 
@@ -81,6 +82,27 @@ def test_not_fhir_is_422(body):
     with pytest.raises(SourceRefused) as err:
         check_fhir_body(body)
     assert err.value.status == 422
+
+
+@pytest.mark.parametrize("resource", [
+    {"resourceType": "MedicinalProduct", "id": "mp", "name": [{"productName": "Test"}]},  # R4-only type
+    {"resourceType": "Evidence", "id": "ev", "status": "draft", "outcome": [{"reference": "EvidenceVariable/b"}]},
+    procedure(),
+    {**procedure(), "performedDateTime": "2026-13-45"},
+    {"resourceType": "MedicinalProduct", "id": "mp", "meta": {"lastUpdated": "yesterday"}},
+    {"resourceType": "NotAThing", "id": "x"},
+])
+def test_the_door_refuses_exactly_what_the_reader_refuses(resource):
+    """One validation: a resource the reader keeps (or accepts and ignores) passes the door; one it reports as a
+    problem is refused, naming the same field."""
+    read = read_fhir_json("body.json", resource)
+    if not read.problems:
+        assert check_fhir_body(resource) is None
+        return
+    with pytest.raises(SourceRefused) as err:
+        check_fhir_body(resource)
+    assert err.value.status == 422
+    assert (err.value.expression or "").split(".", 1)[-1] in read.problems[0].message
 
 
 def test_dicom_json_without_the_tags_the_reader_needs():

@@ -1,7 +1,8 @@
 import pytest
 
 from plugin.errors import SourceRefused
-from plugin.sources.notifications import read_notification, subscription_id
+from plugin.evidence.fhir import read_fhir_json
+from plugin.sources.notifications import KINDS, read_notification, subscription_id
 from tests.sources.shapes import BASE, SHAPES, procedure
 
 
@@ -59,3 +60,23 @@ def test_subscription_ids():
     assert subscription_id(f"{BASE}/Subscription/admission") == "admission"
     assert subscription_id("Subscription/123/_history/2") == "123"
     assert subscription_id("Patient/123") == ""
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kind", ["handshake", "event-notification", "query-event"])
+def test_the_endpoint_reads_the_status_as_the_evidence_reader_does(shape, kind):
+    body = SHAPES[shape](kind, count=7, events=[{"n": 6, "focus": [f"{BASE}/Procedure/p1"], "context": [f"{BASE}/Patient/pt1"]},
+                                                {"n": 7, "focus": [f"{BASE}/Encounter/e1"]}])
+    note = read_notification(body)
+    (read,) = read_fhir_json("n.json", body).notifications
+    assert (KINDS[read.type], f"Subscription/{note.subscription_id}") == (note.kind, read.subscription)
+    assert (read.event_numbers, read.events_since_start, read.status) == (note.event_numbers, note.events_since_start, note.status)
+
+
+@pytest.mark.parametrize("bad", [["event-notification"], {"code": "heartbeat"}, 7])
+def test_a_notification_type_that_is_no_code_is_refused_not_a_crash(bad):
+    body = SHAPES["R5"]("heartbeat")
+    body["entry"][0]["resource"]["type"] = bad
+    with pytest.raises(SourceRefused, match="not a notification type") as err:
+        read_notification(body)
+    assert err.value.status == 422
