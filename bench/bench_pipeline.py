@@ -105,6 +105,7 @@ class Rig:
                     "WEBHOOK_SOURCES": json.dumps({"bench": {"secrets": [self.secret], "rate": 100000, "burst": 100000}})}
         self.start_worker()
         self._spawn([str(BIN / "dwcoder"), "serve"], self.tmp / "serve.log")
+        self.serve = self.procs[-1]
         self._wait(self._healthy, "dwcoder serve")
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30,
                                  limits=httpx.Limits(max_connections=8))
@@ -271,6 +272,27 @@ class Rig:
                 "queue_p99": _pct(queue, 99), "process_p99": _pct(process, 99), "write_p99": _pct(after, 99)}
 
 
+def cpu_seconds(rig: "Rig") -> dict[str, float]:
+    """CPU time (user + system, from /proc) so far of each part of the rig: where the 2 cores go."""
+    groups = {"worker (Celery, 1 + prefork processes)": rig.worker.pid, "dwcoder serve (webhooks)": rig.serve.pid}
+    named = {"FHIR server (Node)": rig.fhir._proc.pid, "Redis": rig.redis.proc.pid, "bench client": os.getpid()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys([*groups, "PostgreSQL", *named], 0.0)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        seconds, pgid = (int(fields[11]) + int(fields[12])) / tick, int(fields[2])
+        part = next((name for name, gid in groups.items() if pgid == gid), None)
+        part = part or next((name for name, own in named.items() if int(pid) == own), None)
+        part = part or ("PostgreSQL" if cmd.startswith(b"postgres") else None)
+        if part:
+            out[part] += seconds
+    return out
+
+
 def profile(rig: "Rig", count: int = 100) -> dict[str, float]:
     """The worker's work for `count` events, in this process, under cProfile: ms per event by where it goes."""
     import cProfile
@@ -330,7 +352,9 @@ def main() -> int:
         try:
             rig.throughput(20)  # warm up: imports, connections, mappings
             noop = rig.baseline(args.noop)
+            before = cpu_seconds(rig)
             rate = rig.throughput(args.events)
+            cpu = {part: (seconds - before[part]) * 1000 / args.events for part, seconds in cpu_seconds(rig).items()}
             lat = rig.latency(args.latency_events)
             where = profile(rig)
             rig.stop_worker()  # the visits run with the default debounce: a case's burst is recomputed once
@@ -349,6 +373,10 @@ def main() -> int:
     print(f"pipeline: webhook -> PostgreSQL -> Redis -> worker -> ChargeItem at the FHIR server: {rate:,.1f} events/s "
           f"({args.events} events, one case each)")
     print(f"ratio: {ratio:.3f} (target >= 0.5: {'MET' if ratio >= 0.5 else 'MISSED'})")
+    total = sum(cpu.values())
+    print(f"  CPU per event during that run: {total:.1f} ms in all, so {os.cpu_count()} cores allow at most "
+          f"{os.cpu_count() * 1000 / total:.0f} events/s; by part (ms): "
+          + ", ".join(f"{part} {ms:.1f}" for part, ms in sorted(cpu.items(), key=lambda kv: -kv[1])))
     print(f"latency at a steady 50 events/s ({lat['done']}/{lat['sent']} events): p50 {lat['p50']:.1f} ms, "
           f"p99 {lat['p99']:.1f} ms, max {lat['max']:.1f} ms (target p99 < 250 ms: {'MET' if lat['p99'] < 250 else 'MISSED'})")
     print(f"  where the time goes (p50 / p99 ms): queue wait {lat['queue_p50']:.1f} / {lat['queue_p99']:.1f}; "
