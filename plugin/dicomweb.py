@@ -197,16 +197,18 @@ def series_datasets(client: DicomWeb, study: str, series: str, count: int | None
 
 
 def _from_ends(client: DicomWeb, study: str, series: str, count: int) -> list[dict] | None:
-    with ThreadPoolExecutor(2) as pool:  # the two small queries at once: one round trip of latency, not two
+    with ThreadPoolExecutor(2) as pool:  # the two small queries at once, and the first instance's metadata as soon
         ends = [pool.submit(client.instances, study, series, (("InstanceNumber", str(n)),)) for n in (1, count)]
-        first, last = (end.result() for end in ends)
-    if len(first) != 1 or len(last) != 1:
-        return None
-    a, b = first[0], last[0]
-    p0, p1 = _position(a), _position(b)
-    if p0 is None or p1 is None or value(a, SOP_CLASS) != value(b, SOP_CLASS) or value(a, FRAMES) != value(b, FRAMES):
-        return None
-    rep = kept(client.instance_metadata(study, series, value(a, SOP_UID)))
+        first = ends[0].result()                              # as it is named (while the last one is still asked)
+        meta = pool.submit(client.instance_metadata, study, series, value(first[0], SOP_UID)) if len(first) == 1 else None
+        last = ends[1].result()
+        if meta is None or len(last) != 1:
+            return None
+        a, b = first[0], last[0]
+        p0, p1 = _position(a), _position(b)
+        if p0 is None or p1 is None or value(a, SOP_CLASS) != value(b, SOP_CLASS) or value(a, FRAMES) != value(b, FRAMES):
+            return None
+        rep = kept(meta.result())
     if not _usable(rep):
         return [rep]
     out = []
