@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -25,20 +26,31 @@ def _admin():
     return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5)
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
+@contextmanager
+def own_database(before_drop=lambda: None):
+    """A PostgreSQL database of its own (unique name): its URL; dropped afterwards."""
     name = f"dwcoder_test_{uuid.uuid4().hex[:12]}"
     with _admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield f"{PG_SERVER}/{name}"
     finally:
-        from plugin.context import _CONTEXT
-
-        for ctx in list(_CONTEXT.values()):
-            ctx.store.dispose()
+        before_drop()
         with _admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _dispose_contexts() -> None:
+    from plugin.context import _CONTEXT
+
+    for ctx in list(_CONTEXT.values()):
+        ctx.store.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    with own_database(_dispose_contexts) as url:
+        yield url
 
 
 def empty(store) -> None:

@@ -1,7 +1,6 @@
 """Alembic migrations: run at start, idempotent, and in step with the models (no pending autogenerate diff)."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -42,16 +41,10 @@ def fresh_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    from tests.store.databases import PG_SERVER, _admin
+    from tests.store.databases import own_database
 
-    name = f"dwcoder_test_{uuid.uuid4().hex[:12]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with _admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_database() as url:
+        yield url
 
 
 def test_records_stored_before_give_the_encounter_they_name(fresh_url):
