@@ -54,28 +54,31 @@ def read_password(from_stdin: bool) -> str:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from plugin.web.auth.users import UserError, add_user
+    from plugin.web.auth.users import add_user
 
-    try:
-        user = add_user(_store(), args.username, read_password(args.password_stdin), args.role, args.practice)
-    except (UserError, ValueError) as exc:
-        print(f"dwcoder: {exc}", file=sys.stderr)
-        return 1
-    print(f"added {user.username} ({user.role}, practice {user.practice})")
-    return 0
+    return _change(lambda: add_user(_store(), args.username, read_password(args.password_stdin), args.role, args.practice),
+                   "added {user.username} ({user.role}, practice {user.practice})")
 
 
 def _reset(args: argparse.Namespace) -> int:
-    from plugin.web.auth.users import UserError, reset_user
+    from plugin.web.auth.users import reset_user
 
     disabled = True if args.disable else False if args.enable else None
+    return _change(lambda: reset_user(_store(), args.username, None if args.keep_password else read_password(args.password_stdin),
+                                      args.role, args.practice, disabled),
+                   "reset {user.username} ({user.role}, practice {user.practice}); its sessions ended")
+
+
+def _change(write, done: str) -> int:
+    """Run a user change; its refusal (UserError, ValueError) as one line on stderr, exit status 1."""
+    from plugin.web.auth.users import UserError
+
     try:
-        password = None if args.keep_password else read_password(args.password_stdin)
-        user = reset_user(_store(), args.username, password, args.role, args.practice, disabled)
+        user = write()
     except (UserError, ValueError) as exc:
         print(f"dwcoder: {exc}", file=sys.stderr)
         return 1
-    print(f"reset {user.username} ({user.role}, practice {user.practice}); its sessions ended")
+    print(done.format(user=user))
     return 0
 
 

@@ -14,20 +14,13 @@ from plugin.ehr import FhirClient
 from plugin.store import Store
 from plugin.store.events import EventIn, accept, accept_and_enqueue
 from plugin.store.models import DeadLetter, Event
-from tests.pipeline.runner import ROOT, active, cli_items, drain
+from tests.pipeline.conftest import EXAMPLE, PRACTICE
+from tests.pipeline.runner import active, cli_items, drain
 from tests.store.databases import empty, settings_for
 
-EXAMPLE = ROOT / "examples" / "orthognathic-planning"
-PRACTICE = "http://hl7.org/fhir/sid/us-npi|1234567893"
-
-
 @pytest.fixture
-def ctx(database_url, tmp_path, fhir_base_url):
-    c = pipeline.Context(settings_for(database_url, tmp_path, DWCODER_PRACTICE=PRACTICE, FHIR_BASE_URL=fhir_base_url),
-                         Store(database_url))
-    empty(c.store)
-    yield c
-    c.store.dispose()
+def ctx(fhir_ctx):  # the real FHIR test server behind the pipeline
+    return fhir_ctx
 
 
 def _put_all(base: str, resources: list[dict]) -> None:

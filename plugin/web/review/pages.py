@@ -55,13 +55,19 @@ async def queue_page(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------------------------------ one case
-async def case_page(request: Request, message: str = "", status: int = 200, focus: str = "") -> Response:
+async def _visible_case(request: Request):
+    """The case named in the path, as this user may see it (NotVisible otherwise: unknown or another practice's)."""
     user = await current_user(request)
     case_id = _int(request.path_params.get("case_id"))
-    ctx = _ctx(request)
-    data = await in_store(listing.case_data, ctx.store, case_id or 0, _practices(user)) if case_id else None
+    data = await in_store(listing.case_data, _ctx(request).store, case_id or 0, _practices(user)) if case_id else None
     if data is None:
         raise NotVisible()
+    return data
+
+
+async def case_page(request: Request, message: str = "", status: int = 200, focus: str = "") -> Response:
+    ctx = _ctx(request)
+    data = await _visible_case(request)
     described = await in_store(evidence.describe, ctx.store, data.case.group_key)
     lines = [_line_view(line, described) for line in data.lines]
     return await render(request, "review/case.html", status=status, title=f"Case {data.case.id}", data=data,
@@ -87,12 +93,8 @@ def _line_view(line, described: dict) -> dict:
 
 
 async def explain_page(request: Request) -> Response:
-    user = await current_user(request)
-    case_id = _int(request.path_params.get("case_id"))
     ctx = _ctx(request)
-    data = await in_store(listing.case_data, ctx.store, case_id or 0, _practices(user)) if case_id else None
-    if data is None:
-        raise NotVisible()
+    data = await _visible_case(request)
     steps = await in_store(evidence.explanation, ctx, data.case.group_key, data.case.coded_case)
     template = "review/explain_fragment.html" if request.headers.get("hx-request") else "review/explain.html"
     return await render(request, template, title=f"Why: case {data.case.id}", data=data, steps=steps)
