@@ -137,7 +137,14 @@ def folder_on(base: Path, day: str) -> Path:
 
 
 def _year_stamp(base: Path) -> tuple:
-    return tuple((p.parent.name, p.stat().st_mtime_ns) for p in sorted(base.glob("[0-9]*/manifest.yaml")))
+    """(year folder, manifest mtime) of each year: read on every lookup, so it stays a few system calls."""
+    out = []
+    for name in sorted(e.name for e in os.scandir(base) if e.name[:1].isdigit() and e.is_dir()):
+        try:
+            out.append((name, os.stat(os.path.join(base, name, "manifest.yaml")).st_mtime_ns))
+        except FileNotFoundError:
+            continue
+    return tuple(out)
 
 
 @lru_cache(maxsize=8)
@@ -172,9 +179,14 @@ def load_folder(folder: str | Path) -> Mappings:
 
 
 def _stamp(folders: tuple[str, ...]) -> tuple:
-    return tuple(
-        (p.name, p.stat().st_mtime_ns) for f in folders for p in sorted(Path(f).glob("*.yaml")) if p.is_file()
-    )
+    """(file, mtime) of every YAML file of the folders: the cache key, so an edited mapping is read again."""
+    out = []
+    for folder in folders:
+        if not os.path.isdir(folder):
+            continue
+        entries = sorted((e.name, e) for e in os.scandir(folder) if e.name.endswith(".yaml") and e.is_file())
+        out += [(name, entry.stat().st_mtime_ns) for name, entry in entries]
+    return tuple(out)
 
 
 @lru_cache(maxsize=16)

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin import queue
@@ -45,6 +45,7 @@ from plugin.store import Store
 from plugin.store import evidence as ev_store
 from plugin.store.cases import aware, dirty_cases, lock, mark_dirty, quiet_for
 from plugin.store import latency
+from plugin.ehr.chargeitems import Upsert
 from plugin.store.chargeitems import LocalEhr
 from plugin.store.models import Case, DeadLetter, Event, Posting, Suggestion
 
@@ -69,7 +70,7 @@ def process_event(ctx: Context, event_id: int) -> str:
         return "missing"
     if isinstance(claimed, str):
         return claimed
-    kind, body, content_type, correlation = claimed
+    kind, body, content_type, correlation, received_at = claimed
     fields = {"event_id": event_id, "correlation_id": correlation, "kind": kind}
     try:
         parsed = parse(ctx, event_id, kind, body, content_type)
@@ -87,7 +88,7 @@ def process_event(ctx: Context, event_id: int) -> str:
     for group in sorted(groups):
         if ctx.settings.settle_s == 0 and len(groups) == 1:  # no burst to wait for: recompute here, one hop less
             try:
-                recompute_case(ctx, group)
+                recompute_case(ctx, group, received=(correlation, received_at))
             except transient_errors():  # the event itself is done; its case is retried on its own
                 queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=backoff_s(0))
         else:
@@ -106,7 +107,8 @@ def _claim(ctx: Context, event_id: int):
         got = s.execute(update(Event).where(Event.id == event_id, Event.status.in_(("queued", "processing")),
                                             Event.attempts < ctx.settings.max_attempts)
                         .values(attempts=Event.attempts + 1, status="processing", started_at=datetime.now(timezone.utc))
-                        .returning(Event.kind, Event.body, Event.content_type, Event.correlation_id)).first()
+                        .returning(Event.kind, Event.body, Event.content_type, Event.correlation_id, Event.received_at)
+                        .execution_options(synchronize_session=False)).first()  # rows, not loaded Events
         if got is not None:
             return tuple(got)
         row = s.get(Event, event_id, with_for_update=True)
@@ -122,7 +124,7 @@ def _claim(ctx: Context, event_id: int):
 def _release(ctx: Context, event_id: int, reason: str) -> None:
     with ctx.store.transaction() as s:
         s.execute(update(Event).where(Event.id == event_id, Event.status == "processing")
-                  .values(status="queued", last_error=reason[:500]))
+                  .values(status="queued", last_error=reason[:500]).execution_options(synchronize_session=False))
 
 
 def dead_letter(ctx: Context, event_id: int, reason: str, message: str) -> None:
@@ -373,7 +375,8 @@ def _store_parsed(ctx: Context, event_id: int, parsed: Parsed, correlation: str)
                 for group in sorted(groups):
                     mark_dirty(s, group, correlation)
                 s.execute(update(Event).where(Event.id == event_id)
-                          .values(status="done", finished_at=datetime.now(timezone.utc), last_error=""))
+                          .values(status="done", finished_at=datetime.now(timezone.utc), last_error="")
+                          .execution_options(synchronize_session=False))  # the Event is not loaded here
                 return groups
         except IntegrityError:
             if attempt == 2:
@@ -398,6 +401,8 @@ def _store_in(s, event_id: int, parsed: Parsed) -> set[str]:
     groups: set[str] = set()
     local = {i.full_url: i.ref for i in parsed.items if i.full_url}
     order = {"Patient": 0, "Encounter": 1}
+    if parsed.items:
+        ev_store.lock_rows(s, parsed.items)  # one SELECT ... FOR UPDATE for all of them, not one each
     for item in sorted(parsed.items, key=lambda i: (order.get(i.type, 2), i.ref)):
         case_key, link = ev_store.group_of_resource(s, item, local)
         changed, before = ev_store.put_resource(s, item, case_key, link, event_id)
@@ -464,8 +469,9 @@ def _mesh_group(s, event_id: int, params: dict[str, str]) -> tuple[str, str]:
 
 
 # ============================================================================ recompute_case
-def recompute_case(ctx: Context, case_key: str) -> str:
-    """"clean" (nothing to do), "deferred" (burst not settled: queued again) or "recomputed"."""
+def recompute_case(ctx: Context, case_key: str, received: tuple[str, datetime] | None = None) -> str:
+    """"clean" (nothing to do), "deferred" (burst not settled: queued again) or "recomputed". `received`: the
+    correlation id and receipt time of the event that asks, when it asks at once (no lookup for the latency)."""
     start = time.perf_counter()
     with ctx.store.transaction() as s:
         case = lock(s, case_key)
@@ -477,7 +483,8 @@ def recompute_case(ctx: Context, case_key: str) -> str:
             return "deferred"
         counts = _recompute_in(ctx, s, case)
         if counts["posted"]:  # issue 11: webhook -> ChargeItem latency, counted in the same transaction
-            latency.observe(s, case.correlation_id)
+            known = received[1] if received and received[0] == case.correlation_id else None
+            latency.observe(s, case.correlation_id, received=known)
         case.dirty, case.computed_version, case.computed_at = False, case.version, datetime.now(timezone.utc)
         correlation = case.correlation_id
     log("case recomputed", case_hash=case_hash(case_key), correlation_id=correlation, ms=elapsed_ms(start), **counts)
@@ -512,16 +519,16 @@ def _recompute_in(ctx: Context, s, case: Case) -> dict[str, int]:
                 _review(case, "a ChargeItem the evidence no longer supports was already decided by a reviewer")
             elif up.id:
                 targets.append(f"ChargeItem/{up.id}")
+    if targets:  # before the review sync's first query: the postings are written in one INSERT
+        entities = sorted({ev for x in postable for line in x.lines for ev in line.evidence})
+        pid = _ehr(sink.post_provenance, targets, entities, DEVICE)
+        _history(s, case, "", "provenance", Upsert(str(pid), "", "recorded"))
     # --- issue 9: the reviewer queue learns what is suggested now (decided lines that changed go back to it)
     from plugin.review.sync import after_recompute
 
     after_recompute(s, case.key, postable, desired, read)
     # --- end issue 9
-    if targets:
-        entities = sorted({ev for x in postable for line in x.lines for ev in line.evidence})
-        pid = _ehr(sink.post_provenance, targets, entities, DEVICE)
-        s.add(Posting(case_key=case.key, action="provenance", outcome="recorded", fhir_id=str(pid)[:100],
-                      correlation_id=case.correlation_id))
+    _write_history(s)
     return counts
 
 
@@ -532,18 +539,21 @@ def _own(coded, case_key: str) -> bool:
 
 
 def _post_line(s, sink, case: Case, ident: str, resource: dict, row: Suggestion | None, counts: dict, targets: list) -> None:
-    digest = hashlib.sha256(json.dumps(resource, sort_keys=True).encode()).hexdigest()
+    text = json.dumps(resource, sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()
     if row is not None and row.digest == digest and row.status == "active" and row.case_key == case.key:
         return
     up = _ehr(sink.upsert_charge_item, resource, _last_write(row))
     _history(s, case, ident, "upsert", up)
-    if row is None:
-        row = Suggestion(identifier=ident, case_key=case.key, resource="", digest="")
-        s.add(row)
-    row.case_key, row.resource, row.digest = case.key, json.dumps(resource, sort_keys=True), digest
-    row.coded_case = (resource.get("context") or resource.get("encounter") or {}).get("reference", "")[:300]
-    row.fhir_id, row.version_id = up.id[:100], str(up.version_id)[:100]
-    row.status = "held" if up.outcome == "held" else "active"
+    values = {"case_key": case.key, "resource": text, "digest": digest,
+              "coded_case": (resource.get("context") or resource.get("encounter") or {}).get("reference", "")[:300],
+              "fhir_id": up.id[:100], "version_id": str(up.version_id)[:100],
+              "status": "held" if up.outcome == "held" else "active"}
+    if row is None:  # a new line: written with the history at the end (Core INSERT; its key still unique)
+        s.info.setdefault(NEW_LINES, []).append({"identifier": ident, **values})
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
     if up.outcome == "held":
         counts["held"] += 1
         _review(case, "a changed suggestion was not applied: a reviewer already decided that ChargeItem")
@@ -567,9 +577,23 @@ def _ehr(fn, *args):
     return fn(*args)
 
 
+HISTORY = "dwcoder.postings"  # Session.info: the postings of this recomputation, written in one INSERT at its end
+NEW_LINES = "dwcoder.new-suggestions"  # Session.info: suggestions first made by this recomputation, likewise
+
+
 def _history(s, case: Case, ident: str, action: str, up) -> None:
-    s.add(Posting(case_key=case.key, identifier=ident, action=action, outcome=up.outcome, fhir_id=str(up.id)[:100],
-                  version_id=str(up.version_id)[:100], correlation_id=case.correlation_id))
+    """Note a write in the posting history, timed now (when the EHR answered)."""
+    s.info.setdefault(HISTORY, []).append({
+        "case_key": case.key, "identifier": ident, "action": action, "outcome": up.outcome, "fhir_id": str(up.id)[:100],
+        "version_id": str(up.version_id)[:100], "correlation_id": case.correlation_id, "at": datetime.now(timezone.utc)})
+
+
+def _write_history(s) -> None:
+    """New suggestions and the posting history, never read back in the recomputation: Core INSERTs, no ORM."""
+    for info, table in ((NEW_LINES, Suggestion.__table__), (HISTORY, Posting.__table__)):
+        rows = s.info.pop(info, [])
+        if rows:
+            s.execute(insert(table), rows)
 
 
 def _review(case: Case, reason: str) -> None:

@@ -162,7 +162,10 @@ def to_bundle(suggestions: list[Suggestion], version: str = "R4") -> dict[str, A
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "transaction"}
     if entries:
         bundle["entry"] = entries
-    _check(bundle, models["Bundle"], "Bundle", version)
+    # each ChargeItem was checked above (naming its line); the Bundle around them is checked without them, so
+    # no resource is validated twice
+    envelope = {**bundle, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]} if entries else bundle
+    _check(envelope, models["Bundle"], "Bundle", version)
     return bundle
 
 

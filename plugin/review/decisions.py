@@ -162,9 +162,11 @@ def snapshot(line: ReviewLine) -> dict[str, Any]:
             "version": line.version}
 
 
-def refresh_case(s, rcase: ReviewCase) -> None:
-    """The case's status from its lines: returned (a line changed after a decision), pending, or done."""
-    states = [st for (st,) in s.execute(select(ReviewLine.state).where(ReviewLine.case_id == rcase.id))]
+def refresh_case(s, rcase: ReviewCase, states: list[str] | None = None) -> None:
+    """The case's status from its lines' states (read when not given): returned (a line changed after a
+    decision), pending, or done."""
+    if states is None:
+        states = [st for (st,) in s.execute(select(ReviewLine.state).where(ReviewLine.case_id == rcase.id))]
     status = "returned" if "changed" in states else "pending" if "pending" in states else "done"
     if status != rcase.status:
         rcase.status = status

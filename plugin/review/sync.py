@@ -16,7 +16,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from plugin.output.chargeitems import line_identifier
 from plugin.store.review import DECIDED, ReviewAudit, ReviewCase, ReviewLine
@@ -33,24 +33,32 @@ def after_recompute(s, group_key: str, suggestions: list, desired: dict[str, dic
     lines = {row.identifier: row for row in s.scalars(select(ReviewLine).where(or_(  # this group's lines, and
         ReviewLine.identifier.in_(sorted(desired)),                               # a line moving in from another
         ReviewLine.case_id.in_(group_cases) & (ReviewLine.origin == "engine"))))}
+    fresh: dict[int, list[str]] = {}  # review cases this sync created -> their lines' states (all set here)
+    new_lines: list[dict] = []  # lines first suggested now: one Core INSERT below
     for sug in suggestions:
+        known = sug.case[:300] in cases
         rcase = _case(s, group_key, sug, payer, cases)
         touched[rcase.id] = rcase
+        if not known:
+            fresh[rcase.id] = []
         for line in sug.lines:
             ident = line_identifier(sug, line)[1]
             if ident in desired:
                 seen.add(ident)
-                _line(s, rcase, ident, desired[ident], line, lines.get(ident))
+                state = _line(s, rcase, ident, desired[ident], line, lines.get(ident), new_lines)
+                fresh.get(rcase.id, []).append(state)
     own = {c.id for c in cases.values()}
     for row in lines.values():
         if row.origin == "engine" and row.identifier not in seen and row.case_id in own:
             _gone(s, row)
             touched.setdefault(row.case_id, s.get(ReviewCase, row.case_id))
+    if new_lines:
+        s.execute(insert(ReviewLine.__table__), new_lines)
     s.flush()
     from plugin.review.decisions import refresh_case
 
     for rcase in touched.values():
-        refresh_case(s, rcase)
+        refresh_case(s, rcase, fresh.get(rcase.id))
 
 
 def _case(s, group_key: str, sug, payer: str, cases: dict[str, ReviewCase]) -> ReviewCase:
@@ -68,20 +76,22 @@ def _case(s, group_key: str, sug, payer: str, cases: dict[str, ReviewCase]) -> R
     return rcase
 
 
-def _line(s, rcase: ReviewCase, ident: str, resource: dict, line, row: ReviewLine | None) -> None:
+def _line(s, rcase: ReviewCase, ident: str, resource: dict, line, row: ReviewLine | None, new_lines: list[dict]) -> str:
+    """Make (into `new_lines`) or update the review line; returns the state it is left in."""
     text = json.dumps(resource, sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()
     facts = {"code": line.code, "system": line.system, "modifiers": " ".join(line.modifiers),
              "quantity": int(line.quantity), "rule": line.rule[:100]}
     if row is None:
-        s.add(ReviewLine(identifier=ident, case_id=rcase.id, origin="engine", state="pending", version=1,
-                         suggested_code=line.code, resource=text, suggested=text, digest=digest,
-                         line=json.dumps(line.as_dict(), sort_keys=True), difference="", reason_code="",
-                         reason_text="", decided_by="", suggested_at=datetime.now(timezone.utc), **facts))
-        return
+        new_lines.append(dict(identifier=ident, case_id=rcase.id, origin="engine", state="pending", version=1,
+                              suggested_code=line.code, resource=text, suggested=text, digest=digest,
+                              line=json.dumps(line.as_dict(), sort_keys=True), difference="", reason_code="",
+                              reason_text="", decided_by="", decided_at=None, suggested_at=datetime.now(timezone.utc),
+                              **facts))
+        return "pending"
     row.case_id, row.line = rcase.id, json.dumps(line.as_dict(), sort_keys=True)
     if row.digest == digest and row.state != "withdrawn":
-        return
+        return row.state
     before = json.loads(row.resource if row.state in DECIDED or row.state == "changed" else row.suggested)
     if row.state in DECIDED or row.state == "changed":
         _returned(s, row, difference(before, resource))
@@ -91,6 +101,7 @@ def _line(s, rcase: ReviewCase, ident: str, resource: dict, line, row: ReviewLin
             setattr(row, key, value)
     row.suggested, row.digest, row.suggested_code = text, digest, line.code
     row.version += 1
+    return row.state
 
 
 def _gone(s, row: ReviewLine) -> None:

@@ -2,18 +2,18 @@
 
 Debounce: each change marks the group dirty with `last_event_at = now` and bumps `version`; a recomputation
 runs only once the group has been quiet for `settle_s`, and clears `dirty` only when no change came in while it
-ran (compare on version). Lock: PostgreSQL `pg_advisory_xact_lock` on the case key plus SELECT ... FOR UPDATE
-on the row; SQLite takes the database's single write lock (BEGIN IMMEDIATE) for the whole recomputation.
+ran (compare on version). Lock: SELECT ... FOR UPDATE on the case's row (PostgreSQL; every group that has
+evidence has its row, written by `mark_dirty` with the evidence, and rows are never deleted); SQLite takes the
+database's single write lock (BEGIN IMMEDIATE) for the whole recomputation.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from plugin.store import lock_number
 from plugin.store.models import Case
 
 
@@ -32,9 +32,7 @@ def mark_dirty(session, case_key: str, correlation_id: str = "") -> None:
 
 
 def lock(session, case_key: str) -> Case | None:
-    """Take the case's lock for this transaction and return its row (None: no such case)."""
-    if session.bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_number("case:" + case_key)})
+    """Take the case's lock for this transaction and return its row (None: no such case, nothing to lock)."""
     return session.scalar(select(Case).where(Case.key == case_key).with_for_update())
 
 

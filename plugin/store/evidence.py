@@ -32,7 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -47,6 +47,7 @@ from plugin.store.refs import GIVES, NEEDS, SERIES, EvidenceRef
 
 CONTEXT_FOLDER = "/dwcoder-context"  # where context evidence "comes from": never the group's own folder
 NEW_KEYS = "dwcoder.new-evidence"  # Session.info: keys of the evidence rows this transaction created
+KNOWN_ROWS = "dwcoder.known-evidence"  # Session.info: key -> row (None: none stored), read and locked by lock_rows
 HOPS = 4  # series -> study -> encounter is two; bounded
 DIRECTORY = frozenset({"Organization", "Practitioner", "PractitionerRole", "Device", "Location", "HealthcareService"})
 
@@ -258,14 +259,24 @@ def place_by_study(session, refs: set[str]) -> set[str]:
 
 
 # --------------------------------------------------------------------------------- writing
+def lock_rows(session, items: Iterable[FhirResource]) -> None:
+    """Read (and lock) the stored rows of these resources in one statement, for `put_resource` to use."""
+    keys = sorted({resource_key(i) for i in items})
+    known = session.info.setdefault(KNOWN_ROWS, {})
+    found = {row.key: row for row in session.scalars(select(Evidence).where(Evidence.key.in_(keys)).with_for_update())}
+    known.update((key, found.get(key)) for key in keys)
+
+
 def put_resource(session, item: FhirResource, case_key: str, link: str, event_id: int) -> tuple[bool, str | None]:
     """Keep the latest version; returns (changed, the group it was in before when it moved, else None)."""
     key = resource_key(item)
     data = json.dumps({"v": item.version, "r": item.resource, "u": item.full_url}, sort_keys=True).encode()
-    row = session.scalar(select(Evidence).where(Evidence.key == key).with_for_update())
-    if row is None:
-        session.add(Evidence(key=key, case_key=case_key, kind="fhir", full_url=item.full_url, link=link, data=data,
-                             event_id=event_id))
+    known = session.info.setdefault(KNOWN_ROWS, {})
+    row = known[key] if key in known else session.scalar(select(Evidence).where(Evidence.key == key).with_for_update())
+    if row is None:  # a Core INSERT (no ORM unit of work); read back by a query if this event names it again
+        session.execute(insert(Evidence.__table__).values(key=key, case_key=case_key, kind="fhir", full_url=item.full_url,
+                                                          link=link, data=data, event_id=event_id))
+        known.pop(key, None)
         session.info.setdefault(NEW_KEYS, set()).add(key)
         return True, None
     if row.data == data:

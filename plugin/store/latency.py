@@ -30,18 +30,21 @@ class LatencyBucket(Base):
     total_s: Mapped[float] = mapped_column(Float, default=0.0)
 
 
-def observe(session, correlation_id: str, now: datetime | None = None) -> float | None:
-    """Count the time from the receipt of the event(s) with this correlation id to now; the latency, or None."""
+def observe(session, correlation_id: str, now: datetime | None = None, received: datetime | None = None) -> float | None:
+    """Count the time from the receipt of the event(s) with this correlation id to now; the latency, or None.
+    `received`: that receipt time when the caller has it (the event recomputing its own case at once)."""
     if not correlation_id:
         return None
-    received = session.scalar(select(func.min(Event.received_at)).where(Event.correlation_id == correlation_id))
+    if received is None:
+        received = session.scalar(select(func.min(Event.received_at)).where(Event.correlation_id == correlation_id))
     if received is None:
         return None
     if received.tzinfo is None:
         received = received.replace(tzinfo=timezone.utc)
     seconds = max(0.0, ((now or datetime.now(timezone.utc)) - received).total_seconds())
     session.execute(update(LatencyBucket).where(LatencyBucket.le_s >= seconds)
-                    .values(count=LatencyBucket.count + 1, total_s=LatencyBucket.total_s + seconds))
+                    .values(count=LatencyBucket.count + 1, total_s=LatencyBucket.total_s + seconds)
+                    .execution_options(synchronize_session=False))  # no bucket is loaded: nothing to keep in step
     return seconds
 
 
