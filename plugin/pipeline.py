@@ -72,9 +72,10 @@ def process_event(ctx: Context, event_id: int) -> str:
         return claimed
     kind, body, content_type, correlation, received_at = claimed
     fields = {"event_id": event_id, "correlation_id": correlation, "kind": kind}
+    at_once = (correlation, received_at) if ctx.settings.settle_s == 0 else None  # no burst to wait for
     try:
         parsed = parse(ctx, event_id, kind, body, content_type)
-        groups = _store_parsed(ctx, event_id, parsed, correlation)
+        groups, inline = _store_parsed(ctx, event_id, parsed, correlation, at_once)
     except Unprocessable as exc:
         dead_letter(ctx, event_id, exc.reason, str(exc))
         log("event dead-lettered", logging.WARNING, reason=exc.reason, **fields)
@@ -85,14 +86,10 @@ def process_event(ctx: Context, event_id: int) -> str:
         raise
     for follow_up in parsed.queued:  # issue 8: attachments to fetch (stored with the event: the sweeper has them too)
         queue.enqueue(ctx.settings, queue.TASK_PROCESS_EVENT, follow_up)
-    for group in sorted(groups):
-        if ctx.settings.settle_s == 0 and len(groups) == 1:  # no burst to wait for: recompute here, one hop less
-            try:
-                recompute_case(ctx, group, received=(correlation, received_at))
-            except transient_errors():  # the event itself is done; its case is retried on its own
-                queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=backoff_s(0))
-        else:
-            queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=ctx.settings.settle_s)
+    for group in sorted(groups - ({inline.case_key} if inline else set())):
+        queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, group, countdown=ctx.settings.settle_s)
+    if inline:
+        _after_inline(ctx, inline, start)
     if kind == "requery" and ctx.settings.pacs:  # issue 8: a gap in the FHIR feed: check the PACS too
         queue.enqueue(ctx.settings, queue.TASK_RECONCILE, "pacs")
     log("event processed", groups=len(groups), evidence=len(parsed.items), problems=len(parsed.problems),
@@ -362,9 +359,24 @@ def _ehr_call(fn, *args):
 
 
 # ---------------------------------------------------------------------------- storing
-def _store_parsed(ctx: Context, event_id: int, parsed: Parsed, correlation: str) -> set[str]:
+@dataclass
+class Inline:
+    """A case recomputed in its event's own transaction (in a savepoint: its failure leaves the event stored)."""
+
+    case_key: str
+    outcome: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    correlation: str = ""
+    error: Exception | None = None
+
+
+def _store_parsed(ctx: Context, event_id: int, parsed: Parsed, correlation: str,
+                  at_once: tuple[str, datetime] | None = None) -> tuple[set[str], Inline | None]:
+    """Store the event's evidence and mark its groups dirty, in one transaction. `at_once` (no debounce): a single
+    group is recomputed in the same transaction (one commit and one case lock less), in a savepoint."""
     for attempt in range(3):  # two workers inserting the same new evidence key at once: the loser retries
         try:
+            inline = None
             with ctx.store.transaction() as s:
                 groups = _store_in(s, event_id, parsed)
                 parsed.queued = _store_follow_ups(s, parsed.follow_ups, correlation)
@@ -377,11 +389,39 @@ def _store_parsed(ctx: Context, event_id: int, parsed: Parsed, correlation: str)
                 s.execute(update(Event).where(Event.id == event_id)
                           .values(status="done", finished_at=datetime.now(timezone.utc), last_error="")
                           .execution_options(synchronize_session=False))  # the Event is not loaded here
-                return groups
+                if at_once and len(groups) == 1:
+                    inline = _recompute_savepoint(ctx, s, next(iter(groups)), at_once)
+            return groups, inline
         except IntegrityError:
             if attempt == 2:
                 raise
-    return set()
+    return set(), None
+
+
+def _recompute_savepoint(ctx: Context, s, case_key: str, received: tuple[str, datetime]) -> Inline:
+    inline = Inline(case_key)
+    try:
+        with s.begin_nested():
+            inline.outcome, inline.counts, inline.correlation = _recompute_locked(ctx, s, case_key, received)
+    except Exception as exc:  # rolled back to the savepoint: the event's evidence is still committed
+        s.info.pop(HISTORY, None)
+        s.info.pop(NEW_LINES, None)
+        inline.error = exc
+    return inline
+
+
+def _after_inline(ctx: Context, inline: Inline, start: float) -> None:
+    """After the commit: log the recomputation; a transient failure is retried on its own (the event is done),
+    any other is raised as recompute_case would have raised it (the case stays dirty for the sweeper)."""
+    if inline.error is None:
+        if inline.outcome == "recomputed":
+            log("case recomputed", case_hash=case_hash(inline.case_key), correlation_id=inline.correlation,
+                ms=elapsed_ms(start), **inline.counts)
+        return
+    if isinstance(inline.error, transient_errors()):
+        queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, inline.case_key, countdown=backoff_s(0))
+        return
+    raise inline.error
 
 
 def _store_follow_ups(s, follow_ups: list[tuple[str, bytes]], correlation: str) -> list[int]:
@@ -474,21 +514,27 @@ def recompute_case(ctx: Context, case_key: str, received: tuple[str, datetime] |
     correlation id and receipt time of the event that asks, when it asks at once (no lookup for the latency)."""
     start = time.perf_counter()
     with ctx.store.transaction() as s:
-        case = lock(s, case_key)
-        if case is None or not case.dirty:
-            return "clean"
-        wait = quiet_for(case, ctx.settings.settle_s)
-        if wait > 0:
-            queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, case_key, countdown=wait + 0.01)
-            return "deferred"
-        counts = _recompute_in(ctx, s, case)
-        if counts["posted"]:  # issue 11: webhook -> ChargeItem latency, counted in the same transaction
-            known = received[1] if received and received[0] == case.correlation_id else None
-            latency.observe(s, case.correlation_id, received=known)
-        case.dirty, case.computed_version, case.computed_at = False, case.version, datetime.now(timezone.utc)
-        correlation = case.correlation_id
-    log("case recomputed", case_hash=case_hash(case_key), correlation_id=correlation, ms=elapsed_ms(start), **counts)
-    return "recomputed"
+        outcome, counts, correlation = _recompute_locked(ctx, s, case_key, received)
+    if outcome == "recomputed":
+        log("case recomputed", case_hash=case_hash(case_key), correlation_id=correlation, ms=elapsed_ms(start), **counts)
+    return outcome
+
+
+def _recompute_locked(ctx: Context, s, case_key: str, received: tuple[str, datetime] | None) -> tuple[str, dict, str]:
+    """Under the case's lock, in the caller's transaction: (outcome, counts, correlation id)."""
+    case = lock(s, case_key)
+    if case is None or not case.dirty:
+        return "clean", {}, ""
+    wait = quiet_for(case, ctx.settings.settle_s)
+    if wait > 0:
+        queue.enqueue(ctx.settings, queue.TASK_RECOMPUTE_CASE, case_key, countdown=wait + 0.01)
+        return "deferred", {}, ""
+    counts = _recompute_in(ctx, s, case)
+    if counts["posted"]:  # issue 11: webhook -> ChargeItem latency, counted in the same transaction
+        known = received[1] if received and received[0] == case.correlation_id else None
+        latency.observe(s, case.correlation_id, received=known)
+    case.dirty, case.computed_version, case.computed_at = False, case.version, datetime.now(timezone.utc)
+    return "recomputed", counts, case.correlation_id
 
 
 def _recompute_in(ctx: Context, s, case: Case) -> dict[str, int]:
