@@ -176,3 +176,56 @@ def test_sweep_requeues_what_nobody_queued(ctx):
     assert pipeline.sweep(ctx, now=later)["events"] == 0  # just queued again: not late any more
     drain(ctx)
     assert active(local_items(ctx)) == cli_items(EXAMPLE, PRACTICE)
+
+
+def _one_case_event(ctx) -> int:
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "inline-1"}},
+        {"resource": {"resourceType": "Procedure", "id": "inline-1-p", "status": "completed",
+                      "subject": {"reference": "Patient/inline-1"}, "performedDateTime": "2026-10-14",
+                      "code": {"coding": [{"system": "http://www.ada.org/cdt", "code": "D0330"}]}}}]}
+    [accepted] = accept(ctx.store, [feed.fhir_event(bundle)])
+    return accepted.event_id
+
+
+def _states(ctx, event_id: int) -> tuple[str, bool, int]:
+    with ctx.store.sessions() as s:
+        stored = len(s.scalars(select(Evidence).where(Evidence.case_key == "Patient/inline-1")).all())
+        return s.get(Event, event_id).status, s.get(Case, "Patient/inline-1").dirty, stored
+
+
+def test_a_recomputation_failing_in_the_events_transaction_leaves_the_event_stored(ctx, monkeypatch):
+    """DWCODER_SETTLE_S 0: the case is recomputed inside the event's transaction (a savepoint). A bug there is
+    raised as before, but the event and its evidence are kept, and the case stays dirty for a later try."""
+    event_id = _one_case_event(ctx)
+    real = pipeline._recompute_in
+
+    def broken(*args):
+        raise RuntimeError("a bug in the recomputation")
+
+    monkeypatch.setattr(pipeline, "_recompute_in", broken)
+    with pytest.raises(RuntimeError, match="a bug in the recomputation"):
+        pipeline.process_event(ctx, event_id)
+    assert _states(ctx, event_id) == ("done", True, 2)
+    assert local_items(ctx) == []
+    monkeypatch.setattr(pipeline, "_recompute_in", real)
+    assert pipeline.recompute_case(ctx, "Patient/inline-1") == "recomputed"
+    assert _states(ctx, event_id) == ("done", False, 2)
+    assert [i["code"]["coding"][0]["code"] for i in active(local_items(ctx))] == ["D0330"]
+
+
+def test_an_ehr_down_during_the_events_recomputation_queues_the_case_alone(ctx, monkeypatch):
+    from plugin import queue
+    from plugin.errors import EhrUnavailable
+
+    event_id = _one_case_event(ctx)
+    queued = []
+    monkeypatch.setattr(queue, "enqueue", lambda settings, name, *args, **kw: queued.append((name, args)))
+
+    def down(*args):
+        raise EhrUnavailable("the FHIR server did not answer")
+
+    monkeypatch.setattr(pipeline, "_recompute_in", down)
+    assert pipeline.process_event(ctx, event_id) == "done"
+    assert _states(ctx, event_id) == ("done", True, 2)
+    assert queued == [(queue.TASK_RECOMPUTE_CASE, ("Patient/inline-1",))]
