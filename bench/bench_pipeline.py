@@ -338,6 +338,9 @@ def profile(rig: "Rig", count: int = 100) -> dict[str, float]:
     def cum(pred) -> float:
         return sum(v[3] for k, v in stats.items() if pred(k)) * 1000 / count
 
+    def own(*parts: str) -> float:  # Python time spent in these libraries' own functions (callees elsewhere excluded)
+        return sum(v[2] for k, v in stats.items() if any(f"/{p}/" in k[0] for p in parts)) * 1000 / count
+
     return {
         "total": total,
         "database (psycopg waits)": cum(lambda k: k[0].endswith("psycopg/connection.py") and k[2] == "wait"),
@@ -345,6 +348,12 @@ def profile(rig: "Rig", count: int = 100) -> dict[str, float]:
         "coding (plugin.coding.code_evidence)": cum(lambda k: k[0].endswith("plugin/coding.py") and k[2] == "code_evidence"),
         "ChargeItem building + validation (to_bundle)": cum(lambda k: k[0].endswith("output/chargeitems.py") and k[2] == "to_bundle"),
         "reading the event (read_json_data)": cum(lambda k: k[0].endswith("evidence/files.py") and k[2] == "read_json_data"),
+        "by library, own Python time: SQLAlchemy (ORM and Core)": own("sqlalchemy"),
+        "by library, own time: psycopg (with the wait for PostgreSQL's answers, inside its compiled code)": own("psycopg"),
+        "by library, own Python time: HTTP client (httpx, httpcore, h11)": own("httpx", "httpcore", "h11"),
+        "by library, own Python time: FHIR validation (fhir.resources, pydantic)": own("fhir_core", "fhir", "pydantic",
+                                                                                      "pydantic_core"),
+        "by library, own Python time: the plugin's code": own("plugin"),
     }
 
 
