@@ -72,6 +72,8 @@ def _suggest(args: argparse.Namespace) -> int:
     results = code_evidence(read, args.practice, args.claim, tuple(args.mappings), args.explain)
     for note in read.notifications:  # not an error: what the pipeline must fetch, by type and count only
         print(f"dwcoder: {note.source}: {note.summary()}", file=sys.stderr)
+    if read.notes:  # not evidence and not an error: named, so nobody takes them for read
+        print(f"dwcoder: not read, documentation beside the evidence: {', '.join(read.notes)}", file=sys.stderr)
     if not results:
         if read.problems or not (read.notifications or read.evidence or read.ignored):
             print("dwcoder: no evidence found in the given paths (FHIR JSON, DICOM, STL or PLY)", file=sys.stderr)

@@ -211,3 +211,31 @@ def test_another_patients_records_are_named_on_stderr_without_identifiers(capsys
     assert any("bundle.json#Procedure/proc-adeyemi-cbct" in l for l in mismatches)
     assert "MRN-" not in captured.err and "Adeyemi" not in captured.err
     assert [l["code"] for l in json.loads(captured.out)["lines"] if l["code"].startswith("D03")] == ["D0330"]
+
+
+def test_documentation_beside_the_evidence_is_named_not_read_and_not_a_skip(rich, tmp_path, capsys):
+    """A folder's README, SOURCES.md or extensionless notes are not evidence: named on stderr as not read, no
+    skipped entry, exit 0. Binary junk without a suffix, or a text file named on its own, stays a skip."""
+    case = tmp_path / "case"
+    case.mkdir()
+    for item in rich.iterdir():
+        (case / item.name).symlink_to(item)
+    (case / "README.md").write_text("# Where these files come from\n")
+    (case / "KNOWN_INVALID").write_text("# none so far\n")
+    (case / "notes.txt").write_text("Scanned by the assistant, café room 2.\n")
+    (case / "junk").write_bytes(b"\x00\x01\x02binary")
+    code = main(["suggest", str(case), "--claim", "dental", "--practice", f.PRACTICE])
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert [(s["source"].rsplit("/", 1)[-1], s["reason"]) for s in out["skipped"]] == [("junk", "UnsupportedFile")]
+    assert code == 1  # the junk file
+    notes = next(line for line in captured.err.splitlines() if line.startswith("dwcoder: not read, documentation"))
+    for name in ("README.md", "KNOWN_INVALID", "notes.txt"):
+        assert name in notes
+    assert "junk" not in notes
+    (case / "junk").unlink()
+    assert main(["suggest", str(case), "--claim", "dental", "--practice", f.PRACTICE]) == 0
+    capsys.readouterr()
+    named = main(["suggest", str(case / "README.md"), str(case), "--claim", "dental", "--practice", f.PRACTICE])
+    skipped = json.loads(capsys.readouterr().out)["skipped"]
+    assert named == 1 and [s["reason"] for s in skipped] == ["UnsupportedFile"]

@@ -26,11 +26,15 @@ def read_paths(paths: list[str | Path]) -> ReadResult:
     """Everything usable under these paths, in a stable order, and what was skipped."""
     result = ReadResult()
     dicom_files: list[Path] = []
-    for path in _expand(paths, result):
+    files, walked = _expand(paths, result)
+    for path in files:
         try:
             kind = sniff(path)
             if kind == "dicom":
                 dicom_files.append(path)
+                continue
+            if kind == "unknown" and path in walked and is_note(path):
+                result.notes.append(str(path))
                 continue
             one = _read_one(path, kind)
         except Exception as exc:  # a defect in a reader: this file is named, the others are still read
@@ -78,17 +82,44 @@ def _read_one(path: Path, kind: str) -> ReadResult:
     return result
 
 
-def _expand(paths: list[str | Path], result: ReadResult) -> list[Path]:
+def _expand(paths: list[str | Path], result: ReadResult) -> tuple[list[Path], set[Path]]:
+    """The files to read, and those of them found by walking a folder (a file named on its own is never taken
+    for a note)."""
     files: list[Path] = []
+    walked: set[Path] = set()
+    named: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(_walk(path))
+            found = _walk(path)
+            files.extend(found)
+            walked.update(found)
         elif path.is_file():
             files.append(path)
+            named.add(path)
         else:
             result.problems.append(_problem(path, MissingFile, "no such file or folder"))
-    return files
+    return list(dict.fromkeys(files)), walked - named  # a file named and inside a named folder: read once
+
+
+NOTE_SUFFIXES = frozenset({"", ".md", ".markdown", ".rst", ".txt"})
+
+
+def is_note(path: Path) -> bool:
+    """A documentation file beside the evidence in a folder (README, SOURCES.md, notes.txt): plain UTF-8 text
+    with a documentation suffix or none. Binary files without a suffix (a DICOM file missing its preamble) are
+    not notes: they stay skipped with their reason."""
+    if path.suffix.lower() not in NOTE_SUFFIXES:
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the end of the sample is still text
+        return exc.start >= len(head) - 3
+    return True
 
 
 def _walk(folder: Path) -> list[Path]:

@@ -162,12 +162,14 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     ignored: int = 0  # valid resources (and Bundle entries without one, e.g. DELETE requests) the rules do not read
+    notes: list[str] = field(default_factory=list)  # documentation files found in folders (README, notes): not read
 
     def extend(self, other: "ReadResult") -> None:
         self.evidence.extend(other.evidence)
         self.problems.extend(other.problems)
         self.notifications.extend(other.notifications)
         self.ignored += other.ignored
+        self.notes.extend(other.notes)
 
     @property
     def to_fetch(self) -> list[str]:
